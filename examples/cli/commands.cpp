@@ -1,0 +1,298 @@
+// keygen, normalize, start, check, link, find.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <utility>
+
+#include "cli.hpp"
+#include "veribind/sqlite_store.hpp"
+
+namespace veribind::cli {
+
+namespace {
+
+// The development sender of --json mode: one machine-readable line per delivery on stderr, so a
+// script can read the code without scraping prose. Like ConsoleSender, for development only.
+class JsonLineSender final : public Sender {
+ public:
+  Status send(const Delivery& delivery) override {
+    // Written piece by piece so that the code is never copied into another buffer.
+    std::cerr << R"({"delivery":{"channel":")" << channel_name(delivery.channel) << R"(","to":)"
+              << nlohmann::json(std::string(delivery.masked_destination)).dump() << R"(,"code":")"
+              << delivery.code << "\"}}\n";
+    std::cerr.flush();
+    if (!std::cerr) return {ErrorCode::kDeliveryFailed, "could not write the delivery line"};
+    return Status::ok();
+  }
+};
+
+// The checks Verifier::check() makes before it touches the store, made earlier so that the store
+// is not even opened for input that could never verify.
+Status validate_check_input(std::string_view challenge, std::string_view code) {
+  if (auto id = ChallengeId::parse(challenge); !id) {
+    return Status(id.code(), "--challenge: " + id.status().message());
+  }
+  if (Status s = VerifierConfig{}.validate_code(code); !s) {
+    return {s.code(), "--code: " + s.message()};
+  }
+  return Status::ok();
+}
+
+// Registry::link() validates the account id too, but only after check() has consumed the
+// challenge; checking first keeps a typo in --account from burning a good code.
+Status validate_account_id(std::string_view account) {
+  if (Status s = Registry::validate_account_id(account); !s) {
+    return {s.code(), "--account: " + s.message()};
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<SqliteStore>> open_store(const std::string& path) {
+  auto store = SqliteStore::open(path);
+  if (!store) return Status(store.code(), "database " + path + ": " + store.status().message());
+  return store;
+}
+
+// Prints a CheckResult that did not verify; returns kExitRefused.
+int report_not_verified(const Output& out, const CheckResult& result) {
+  const std::string_view outcome = check_outcome_name(result.outcome);
+  const std::string_view answer = public_answer(result.outcome);
+  if (out.json()) {
+    nlohmann::json object = {{"outcome", outcome}, {"answer", answer}};
+    if (result.outcome == CheckOutcome::kWrongCode) object["attempts_left"] = result.attempts_left;
+    out.emit(object);
+  } else {
+    std::cout << "outcome        " << outcome;
+    if (result.outcome == CheckOutcome::kWrongCode) {
+      std::cout << " (" << result.attempts_left << " attempt"
+                << (result.attempts_left == 1 ? "" : "s") << " left)";
+    }
+    std::cout << "\npublic answer  " << answer
+              << "   (what an end user should be shown for any failure)\n";
+  }
+  return kExitRefused;
+}
+
+}  // namespace
+
+int run_keygen(const CommonOptions& common) {
+  const Output out(common.json);
+  if (Status s = KeyRing::generate_key_file(common.key_file); !s) return out.error(s);
+  if (out.json()) {
+    out.emit(
+        {{"key_file", common.key_file}, {"bytes", KeyRing::kMasterKeyBytes}, {"mode", "0600"}});
+  } else {
+    std::cout << "wrote a new " << KeyRing::kMasterKeyBytes << "-byte master key to "
+              << common.key_file << " (mode 0600)\n"
+              << "keep it secret and backed up: without it no stored index can be matched again\n";
+  }
+  return kExitOk;
+}
+
+int run_normalize(const CommonOptions& common, const IdentifierOptions& options) {
+  const Output out(common.json);
+  // Every type is accepted here: normalize shows what a number is, it does not decide policy.
+  auto identifier = parse_identifier(options);
+  if (!identifier) return out.error(identifier.status());
+
+  // The blind index needs the key; without one, normalize still answers everything else.
+  std::optional<BlindIndex> index;
+  if (std::error_code ec; std::filesystem::exists(common.key_file, ec)) {
+    auto ring = KeyRing::load_key_file(common.key_file);
+    if (!ring) return out.error(ring.status());  // there is a key, but it is unsafe or broken
+    auto indexer = BlindIndexer::create(*ring);
+    if (!indexer) return out.error(indexer.status());
+    index = indexer->compute(*identifier);
+  }
+
+  nlohmann::json object = {{"channel", channel_name(identifier->channel())},
+                           {"canonical", identifier->canonical()},
+                           {"masked", identifier->masked()}};
+  if (const PhoneNumber* phone = identifier->phone()) {
+    object["region"] = phone->region();
+    object["type"] = phone_type_name(phone->type());
+    object["calling_code"] = phone->calling_code();
+  } else {
+    object["domain"] = identifier->email()->domain();
+  }
+  if (index) {
+    object["blind_index"] = index->hex();
+    object["key_version"] = index->key_version;
+  }
+  if (out.json()) {
+    out.emit(object);
+    return kExitOk;
+  }
+  std::cout << "canonical     " << identifier->canonical() << '\n'
+            << "channel       " << channel_name(identifier->channel()) << '\n';
+  if (const PhoneNumber* phone = identifier->phone()) {
+    std::cout << "region        " << phone->region() << " (+" << phone->calling_code() << ")\n"
+              << "type          " << phone_type_name(phone->type()) << '\n';
+  } else {
+    std::cout << "domain        " << identifier->email()->domain() << '\n';
+  }
+  std::cout << "masked        " << identifier->masked() << '\n';
+  if (index) {
+    std::cout << "blind index   " << index->hex() << " (key version " << index->key_version
+              << ")\n";
+  } else {
+    std::cout << "blind index   (no key file at " << common.key_file << ")\n";
+  }
+  return kExitOk;
+}
+
+int run_start(const CommonOptions& common, const StartOptions& options) {
+  const Output out(common.json);
+  const std::optional<Purpose> purpose = purpose_from_name(options.purpose);
+  if (!purpose) {
+    return out.error(ErrorCode::kInvalidArgument,
+                     "--purpose: expected signup, login, recovery or change-identifier");
+  }
+  const VerifierConfig config;
+  auto identifier = parse_identifier(options.identifier);
+  if (!identifier) return out.error(identifier.status());
+  // start() would refuse a premium-rate or VoIP number too; refusing it here keeps the database
+  // from even being created for a request that can never send.
+  if (const PhoneNumber* phone = identifier->phone();
+      phone != nullptr && !config.sms_phone_types.contains(phone->type())) {
+    return out.error(ErrorCode::kPhoneTypeNotAllowed,
+                     "codes are not sent to numbers of type " +
+                         std::string(phone_type_name(phone->type())) + " (SMS-pumping guard)");
+  }
+  auto ring = load_key(common.key_file);
+  if (!ring) return out.error(ring.status());
+  auto store = open_store(common.db);
+  if (!store) return out.error(store.status());
+
+  const SystemClock clock;
+  ConsoleSender console(std::cerr);
+  JsonLineSender json_lines;
+  Sender& sender = out.json() ? static_cast<Sender&>(json_lines) : console;
+  auto verifier = Verifier::create(config, *ring, **store, sender, clock);
+  if (!verifier) return out.error(verifier.status());
+  auto challenge = verifier->start(*identifier, *purpose);
+  if (!challenge) return out.error(challenge.status());
+
+  const std::string expires = iso8601_utc(challenge->expires_at);
+  if (out.json()) {
+    out.emit({{"challenge", challenge->id},
+              {"to", challenge->masked_destination},
+              {"channel", channel_name(challenge->channel)},
+              {"purpose", purpose_name(challenge->purpose)},
+              {"expires_at", expires}});
+  } else {
+    std::cout << "challenge   " << challenge->id << '\n'
+              << "sent to     " << challenge->masked_destination << " ("
+              << channel_name(challenge->channel) << ")\n"
+              << "purpose     " << purpose_name(challenge->purpose) << '\n'
+              << "expires     " << expires << '\n'
+              << "next        veribind check --challenge " << challenge->id << " --code <code>\n";
+  }
+  return kExitOk;
+}
+
+int run_check(const CommonOptions& common, const CheckOptions& options) {
+  const Output out(common.json);
+  if (Status s = validate_check_input(options.challenge, options.code); !s) return out.error(s);
+  auto ring = load_key(common.key_file);
+  if (!ring) return out.error(ring.status());
+  auto store = open_store(common.db);
+  if (!store) return out.error(store.status());
+
+  const SystemClock clock;
+  ConsoleSender unused_sender(std::cerr);  // check() never sends
+  auto verifier = Verifier::create(VerifierConfig{}, *ring, **store, unused_sender, clock);
+  if (!verifier) return out.error(verifier.status());
+  auto result = verifier->check(options.challenge, options.code);
+  if (!result) return out.error(result.status());
+  if (result->outcome != CheckOutcome::kVerified) return report_not_verified(out, *result);
+
+  const VerifiedIdentifier& verified = *result->verified;
+  if (out.json()) {
+    out.emit({{"outcome", check_outcome_name(result->outcome)},
+              {"answer", public_answer(result->outcome)},
+              {"channel", channel_name(verified.channel())},
+              {"purpose", purpose_name(verified.purpose())}});
+  } else {
+    std::cout << "outcome        verified (" << channel_name(verified.channel()) << ", "
+              << purpose_name(verified.purpose()) << "); the challenge is now used up\n"
+              << "public answer  " << public_answer(result->outcome) << '\n';
+  }
+  return kExitOk;
+}
+
+int run_link(const CommonOptions& common, const LinkOptions& options) {
+  const Output out(common.json);
+  if (Status s = validate_account_id(options.account); !s) return out.error(s);
+  auto policy = LinkPolicy::by_name(options.policy);
+  if (!policy) return out.error(policy.code(), "--policy: " + policy.status().message());
+  if (Status s = validate_check_input(options.challenge, options.code); !s) return out.error(s);
+  auto ring = load_key(common.key_file);
+  if (!ring) return out.error(ring.status());
+  auto store = open_store(common.db);
+  if (!store) return out.error(store.status());
+
+  const SystemClock clock;
+  ConsoleSender unused_sender(std::cerr);  // check() never sends
+  auto verifier = Verifier::create(VerifierConfig{}, *ring, **store, unused_sender, clock);
+  if (!verifier) return out.error(verifier.status());
+  auto registry = Registry::create(std::move(policy).value(), *ring, **store, clock);
+  if (!registry) return out.error(registry.status());
+
+  auto result = verifier->check(options.challenge, options.code);
+  if (!result) return out.error(result.status());
+  if (result->outcome != CheckOutcome::kVerified) return report_not_verified(out, *result);
+  const BlindIndex index = result->verified->index();
+  const Channel channel = result->verified->channel();
+  if (Status s = registry->link(options.account, std::move(*result->verified)); !s) {
+    return out.error(s);
+  }
+
+  const std::string& policy_name = registry->policy().name;
+  if (out.json()) {
+    out.emit({{"outcome", "verified"},
+              {"account", options.account},
+              {"policy", policy_name},
+              {"channel", channel_name(channel)},
+              {"blind_index", index.hex()},
+              {"key_version", index.key_version}});
+  } else {
+    std::cout << "linked        account " << options.account << " under the " << policy_name
+              << " policy\n"
+              << "bound to      " << channel_name(channel) << " blind index " << index.hex()
+              << " (key version " << index.key_version << ")\n";
+  }
+  return kExitOk;
+}
+
+int run_find(const CommonOptions& common, const IdentifierOptions& options) {
+  const Output out(common.json);
+  auto identifier = parse_identifier(options);
+  if (!identifier) return out.error(identifier.status());
+  LinkPolicy policy = identifier->channel() == Channel::kPhone ? LinkPolicy::phone_linked()
+                                                               : LinkPolicy::email_linked();
+  auto ring = load_key(common.key_file);
+  if (!ring) return out.error(ring.status());
+  auto store = open_store(common.db);
+  if (!store) return out.error(store.status());
+
+  const SystemClock clock;
+  auto registry = Registry::create(std::move(policy), *ring, **store, clock);
+  if (!registry) return out.error(registry.status());
+  auto accounts = registry->find(*identifier);
+  if (!accounts) return out.error(accounts.status());
+
+  const std::string& policy_name = registry->policy().name;
+  if (out.json()) {
+    out.emit({{"policy", policy_name}, {"accounts", *accounts}});
+  } else if (accounts->empty()) {
+    std::cout << "no account is bound to this identifier (" << policy_name << " policy)\n";
+  } else {
+    std::cout << "accounts bound under the " << policy_name << " policy:\n";
+    for (const std::string& account : *accounts) std::cout << "  " << account << '\n';
+  }
+  return kExitOk;
+}
+
+}  // namespace veribind::cli

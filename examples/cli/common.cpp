@@ -1,0 +1,110 @@
+// Helpers shared by the commands: exit statuses, output, identifier parsing, key loading.
+#include <sys/stat.h>
+
+#include <ctime>
+#include <iostream>
+
+#include "cli.hpp"
+
+namespace veribind::cli {
+
+int exit_code_for(ErrorCode code) noexcept {
+  // No default: a new ErrorCode makes -Wswitch (and so -Werror) ask where it belongs.
+  switch (code) {
+    case ErrorCode::kOk:
+      return kExitOk;
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kInputTooLong:
+    case ErrorCode::kPhoneNotANumber:
+    case ErrorCode::kPhoneInvalidCountryCode:
+    case ErrorCode::kPhoneTooShort:
+    case ErrorCode::kPhoneTooLong:
+    case ErrorCode::kPhoneInvalidForRegion:
+    case ErrorCode::kEmailSyntax:
+    case ErrorCode::kEmailLocalPartTooLong:
+    case ErrorCode::kEmailDomainTooLong:
+    case ErrorCode::kEmailTooLong:
+    case ErrorCode::kEmailQuotedLocalPart:
+    case ErrorCode::kEmailNonAsciiLocalPart:
+    case ErrorCode::kEmailInvalidDomain:
+    case ErrorCode::kInvalidCode:
+    case ErrorCode::kInvalidChallengeId:
+    case ErrorCode::kInvalidAccountId:
+    case ErrorCode::kInvalidConfig:
+      return kExitBadInput;
+    // What a check reports as "not verified" when it comes as an error (resend's wording).
+    case ErrorCode::kChallengeNotFound:
+    case ErrorCode::kIdentifierMismatch:
+      return kExitRefused;
+    // A valid number of a type codes are not sent to is a policy decision, not bad input.
+    case ErrorCode::kPhoneTypeNotAllowed:
+    case ErrorCode::kResendTooSoon:
+    case ErrorCode::kRateLimited:
+    case ErrorCode::kWrongChannel:
+    case ErrorCode::kAlreadyBound:
+    case ErrorCode::kRegionNotAllowed:
+    case ErrorCode::kWrongPurpose:
+    case ErrorCode::kAccountHasBinding:
+      return kExitPolicy;
+    case ErrorCode::kKeyFileInsecure:
+    case ErrorCode::kKeyFileMalformed:
+    case ErrorCode::kKeyUnavailable:
+    case ErrorCode::kStoreError:
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kDeliveryFailed:
+    case ErrorCode::kInternal:
+      return kExitSystem;
+  }
+  return kExitSystem;
+}
+
+int Output::error(ErrorCode code, std::string_view message) const {
+  if (json_) {
+    const nlohmann::json object = {
+        {"error", {{"code", std::string(error_code_name(code))}, {"message", message}}}};
+    std::cout << object.dump() << '\n';
+  } else {
+    std::cerr << "veribind: " << message << " [" << error_code_name(code) << "]\n";
+  }
+  return exit_code_for(code);
+}
+
+void Output::emit(const nlohmann::json& object) const { std::cout << object.dump() << '\n'; }
+
+std::string iso8601_utc(Timestamp time) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[sizeof "2024-05-01T12:10:00Z" + 8];
+  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return {text, n};
+}
+
+Result<Identifier> parse_identifier(const IdentifierOptions& options) {
+  if (options.phone.has_value() == options.email.has_value()) {
+    return Status(ErrorCode::kInvalidArgument, "give exactly one of --phone or --email");
+  }
+  if (options.phone) {
+    auto phone = PhoneNumber::parse(*options.phone, options.region, PhoneTypeSet::all());
+    if (!phone) return Status(phone.code(), "--phone: " + phone.status().message());
+    return Identifier(std::move(phone).value());
+  }
+  if (!options.region.empty()) {
+    return Status(ErrorCode::kInvalidArgument, "--region applies to --phone only");
+  }
+  auto email = EmailAddress::parse(*options.email);
+  if (!email) return Status(email.code(), "--email: " + email.status().message());
+  return Identifier(std::move(email).value());
+}
+
+Result<KeyRing> load_key(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    return Status(ErrorCode::kKeyUnavailable,
+                  "no key file at " + path +
+                      "; create one with `veribind keygen` (or point --key-file at yours)");
+  }
+  return KeyRing::load_key_file(path);
+}
+
+}  // namespace veribind::cli

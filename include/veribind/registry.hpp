@@ -1,0 +1,59 @@
+// Registry: bindings between the embedding backend's account ids and verified identifiers,
+// under one LinkPolicy. Only blind indexes are stored.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "veribind/blind_index.hpp"
+#include "veribind/clock.hpp"
+#include "veribind/identifier.hpp"
+#include "veribind/keys.hpp"
+#include "veribind/policy.hpp"
+#include "veribind/result.hpp"
+#include "veribind/store.hpp"
+#include "veribind/verifier.hpp"
+
+namespace veribind {
+
+class Registry {
+ public:
+  // Longest account id accepted; account ids are 1..128 bytes of printable ASCII.
+  static constexpr std::size_t kMaxAccountIdBytes = 128;
+
+  // Validates `policy` (kInvalidConfig) and derives the blind-index key (kKeyUnavailable).
+  // `store` and `clock` are not owned and must outlive the Registry.
+  static Result<Registry> create(LinkPolicy policy, const KeyRing& ring, Store& store,
+                                 const Clock& clock);
+
+  // Binds `account_id` to the verified identifier, consuming the proof. Errors, each leaving the
+  // store unchanged: kInvalidAccountId; kWrongChannel (not the policy's channel); kWrongPurpose
+  // (only signup and change-identifier verifications may link); kPhoneTypeNotAllowed;
+  // kRegionNotAllowed; kAlreadyBound (the identifier holds max_accounts_per_identifier accounts);
+  // kAccountHasBinding (the account is already bound on this channel: unlink first); store errors.
+  Status link(std::string_view account_id, VerifiedIdentifier&& verified);
+
+  // Account ids bound to exactly this identifier (empty if none). The identifier is canonicalised
+  // with the policy's email options first. Store errors only.
+  Result<std::vector<std::string>> find(const Identifier& identifier);
+
+  // Removes every binding of the account; returns how many. kInvalidAccountId, store errors.
+  Result<std::size_t> unlink(std::string_view account_id);
+
+  [[nodiscard]] const LinkPolicy& policy() const noexcept { return policy_; }
+
+  // The account-id rule link() and unlink() apply: kInvalidAccountId, or ok. Lets a caller refuse
+  // a bad id before a check() consumes a good code.
+  [[nodiscard]] static Status validate_account_id(std::string_view account_id);
+
+ private:
+  Registry(LinkPolicy policy, BlindIndexer indexer, Store& store, const Clock& clock);
+  LinkPolicy policy_;
+  BlindIndexer indexer_;
+  Store* store_;
+  const Clock* clock_;
+};
+
+}  // namespace veribind

@@ -1,0 +1,154 @@
+// Verifier: the one-time-code engine. start() sends a code, check() verifies it.
+//
+//   auto verifier = veribind::Verifier::create({}, ring, store, sender, clock);
+//   auto challenge = verifier->start(phone, veribind::Purpose::kSignup);   // code goes to sender
+//   auto result = verifier->check(challenge->id, code_typed_by_user);
+//   if (result && result->outcome == veribind::CheckOutcome::kVerified) {
+//     registry.link(account_id, std::move(*result->verified));
+//   }
+//
+// Codes are uniform random digits (libsodium), never stored (only a keyed tag of challenge id,
+// purpose and code), valid for one challenge and one purpose, for `code_ttl`, for at most
+// `max_checks` checks, and once. Every check charges an attempt atomically in the store before the
+// tag comparison, which is constant time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "veribind/blind_index.hpp"
+#include "veribind/clock.hpp"
+#include "veribind/identifier.hpp"
+#include "veribind/keys.hpp"
+#include "veribind/purpose.hpp"
+#include "veribind/result.hpp"
+#include "veribind/sender.hpp"
+#include "veribind/store.hpp"
+
+namespace veribind {
+
+struct VerifierConfig {
+  static constexpr int kMinCodeLength = 4;
+  static constexpr int kMinStrongCodeLength = 6;
+  static constexpr int kMaxCodeLength = 10;
+
+  int code_length = 6;            // 4-5 only with allow_weak_codes; at most 10
+  bool allow_weak_codes = false;  // explicit opt-in to 4- and 5-digit codes
+  std::chrono::seconds code_ttl{600};
+  int max_checks = 5;  // per challenge, 1..100
+  std::chrono::seconds resend_cooldown{30};
+  int max_sends_per_hour = 5;  // per identifier, start() and resend() together
+  // Phone types a code may be sent to by SMS (SMS-pumping guard).
+  PhoneTypeSet sms_phone_types = PhoneTypeSet::sms_default();
+
+  // kInvalidConfig with the offending field named, or ok.
+  [[nodiscard]] Status validate() const;
+  // kInvalidCode unless `code` is exactly code_length ASCII digits. check() applies it first; a
+  // caller may apply it earlier to refuse input before touching anything.
+  [[nodiscard]] Status validate_code(std::string_view code) const;
+};
+
+// What start() returns: safe to show the end user and to log.
+struct Challenge {
+  std::string id;  // ChallengeId::to_string()
+  Timestamp expires_at;
+  Channel channel;
+  Purpose purpose;
+  std::string masked_destination;
+};
+
+enum class CheckOutcome : std::uint8_t {
+  kVerified,   // the code was right; the challenge is consumed
+  kWrongCode,  // attempts_left more checks are allowed
+  kExpired,    // the code's time is up
+  kLocked,     // max_checks reached; the correct code is refused too
+  kUnknown,    // no such challenge, or already used
+};
+[[nodiscard]] std::string_view check_outcome_name(CheckOutcome outcome) noexcept;
+
+// Proof that an identifier was verified: made only by a successful Verifier::check(), move-only,
+// carries no plaintext. Registry::link() takes it.
+class VerifiedIdentifier {
+ public:
+  VerifiedIdentifier(VerifiedIdentifier&&) noexcept = default;
+  VerifiedIdentifier& operator=(VerifiedIdentifier&&) noexcept = default;
+  VerifiedIdentifier(const VerifiedIdentifier&) = delete;
+  VerifiedIdentifier& operator=(const VerifiedIdentifier&) = delete;
+
+  [[nodiscard]] Channel channel() const noexcept { return channel_; }
+  [[nodiscard]] const BlindIndex& index() const noexcept { return index_; }
+  [[nodiscard]] Purpose purpose() const noexcept { return purpose_; }
+  [[nodiscard]] PhoneType phone_type() const noexcept { return phone_type_; }
+  [[nodiscard]] std::string_view region() const noexcept { return {region_.data(), 2}; }
+  [[nodiscard]] Timestamp verified_at() const noexcept { return verified_at_; }
+
+ private:
+  friend class Verifier;
+  VerifiedIdentifier(const ChallengeRecord& record, Timestamp now);
+  Channel channel_;
+  BlindIndex index_;
+  Purpose purpose_;
+  PhoneType phone_type_;
+  std::array<char, 2> region_;
+  Timestamp verified_at_;
+};
+
+struct CheckResult {
+  CheckOutcome outcome = CheckOutcome::kUnknown;
+  int attempts_left = 0;                      // meaningful for kWrongCode
+  std::optional<VerifiedIdentifier> verified;  // set iff outcome == kVerified
+};
+
+// The one answer an end user should see for any CheckOutcome: "verified" for kVerified and
+// "invalid_or_expired_code" for every other outcome, so that the answer does not tell an attacker
+// whether a challenge exists, expired or is locked. The embedding backend logs the outcome itself.
+[[nodiscard]] std::string_view public_answer(CheckOutcome outcome) noexcept;
+
+class Verifier {
+ public:
+  // Validates `config` (kInvalidConfig) and derives its subkeys from `ring` (kKeyUnavailable).
+  // `store`, `sender` and `clock` are not owned and must outlive the Verifier.
+  static Result<Verifier> create(const VerifierConfig& config, const KeyRing& ring, Store& store,
+                                 Sender& sender, const Clock& clock);
+
+  // Creates a challenge for `identifier` and sends it a new code.
+  // Errors: kPhoneTypeNotAllowed (number type not in sms_phone_types: nothing sent), kRateLimited
+  // (max_sends_per_hour reached), kDeliveryFailed/kUnavailable from the sender (the challenge is
+  // removed), store errors.
+  Result<Challenge> start(const Identifier& identifier, Purpose purpose);
+
+  // Sends a new code for a live challenge; the old code stops working; attempts already charged
+  // stay charged; the expiry restarts. Errors: kInvalidChallengeId, kChallengeNotFound (unknown,
+  // used or expired), kIdentifierMismatch (not the identifier the challenge was started for),
+  // kResendTooSoon (within resend_cooldown of the last send), kRateLimited, sender errors.
+  Result<Challenge> resend(std::string_view challenge_id, const Identifier& identifier);
+
+  // Checks `code` against the challenge. A code that is not exactly code_length ASCII digits is
+  // kInvalidCode and a malformed id kInvalidChallengeId: neither charges an attempt or changes
+  // anything stored. Otherwise the outcome is in the CheckResult; only store failures are errors.
+  Result<CheckResult> check(std::string_view challenge_id, std::string_view code);
+
+  [[nodiscard]] const VerifierConfig& config() const noexcept { return config_; }
+
+  Verifier(Verifier&&) noexcept = default;
+  Verifier& operator=(Verifier&&) noexcept = default;
+  ~Verifier();
+
+ private:
+  Verifier(const VerifierConfig& config, BlindIndexer indexer, SecretBytes tag_key,
+           SecretBytes counter_key, Store& store, Sender& sender, const Clock& clock);
+  Result<Challenge> send_new_code(const Identifier& identifier, const ChallengeRecord& base,
+                                  bool reissue);
+  VerifierConfig config_;
+  BlindIndexer indexer_;
+  SecretBytes tag_key_;
+  SecretBytes counter_key_;
+  Store* store_;
+  Sender* sender_;
+  const Clock* clock_;
+};
+
+}  // namespace veribind

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs veribind's build and test dependencies from Debian 12's packages (as root). Skips the
+# package step when everything is installed already.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config
+  libsodium-dev libssl-dev libsqlite3-dev
+  libphonenumber-dev libprotobuf-dev libicu-dev
+  catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,85 @@
+#include "veribind/registry.hpp"
+
+#include <algorithm>
+
+namespace veribind {
+
+Status Registry::validate_account_id(std::string_view account_id) {
+  if (account_id.empty() || account_id.size() > Registry::kMaxAccountIdBytes) {
+    return {ErrorCode::kInvalidAccountId, "account id must be 1..128 bytes"};
+  }
+  const bool printable = std::all_of(account_id.begin(), account_id.end(),
+                                     [](char c) { return c > 0x20 && c < 0x7f; });
+  if (!printable) {
+    return {ErrorCode::kInvalidAccountId,
+            "account id must be printable ASCII without spaces"};
+  }
+  return Status::ok();
+}
+
+Result<Registry> Registry::create(LinkPolicy policy, const KeyRing& ring, Store& store,
+                                  const Clock& clock) {
+  if (Status s = policy.validate(); !s) return s;
+  auto indexer = BlindIndexer::create(ring);
+  if (!indexer) return indexer.status();
+  return Registry(std::move(policy), std::move(indexer).value(), store, clock);
+}
+
+Registry::Registry(LinkPolicy policy, BlindIndexer indexer, Store& store, const Clock& clock)
+    : policy_(std::move(policy)), indexer_(std::move(indexer)), store_(&store), clock_(&clock) {}
+
+Status Registry::link(std::string_view account_id, VerifiedIdentifier&& verified) {
+  if (Status s = validate_account_id(account_id); !s) return s;
+  if (verified.channel() != policy_.channel) {
+    return {ErrorCode::kWrongChannel, "the " + policy_.name + " policy binds accounts to " +
+                                          std::string(channel_name(policy_.channel)) +
+                                          " identifiers only"};
+  }
+  if (verified.purpose() != Purpose::kSignup && verified.purpose() != Purpose::kChangeIdentifier) {
+    return {ErrorCode::kWrongPurpose,
+            "only a signup or change-identifier verification can link an account"};
+  }
+  if (verified.channel() == Channel::kPhone) {
+    if (!policy_.allowed_phone_types.contains(verified.phone_type())) {
+      return {ErrorCode::kPhoneTypeNotAllowed,
+              "the policy does not bind numbers of type " +
+                  std::string(phone_type_name(verified.phone_type()))};
+    }
+    if (!policy_.allowed_regions.empty() &&
+        std::find(policy_.allowed_regions.begin(), policy_.allowed_regions.end(),
+                  verified.region()) == policy_.allowed_regions.end()) {
+      return {ErrorCode::kRegionNotAllowed, "the policy does not bind numbers of that region"};
+    }
+  }
+  BindingRecord binding{std::string(account_id), verified.index(), verified.channel(),
+                        clock_->now()};
+  auto outcome = store_->insert_binding(binding, policy_.max_accounts_per_identifier);
+  if (!outcome) return outcome.status();
+  switch (*outcome) {
+    case BindOutcome::kBound: return Status::ok();
+    case BindOutcome::kIdentifierFull:
+      return {ErrorCode::kAlreadyBound,
+              "this identifier is already bound to the maximum number of accounts"};
+    case BindOutcome::kAccountHasBinding:
+      return {ErrorCode::kAccountHasBinding,
+              "the account is already bound to an identifier of this kind; unlink it first"};
+  }
+  return {ErrorCode::kInternal, "unexpected binding outcome"};
+}
+
+Result<std::vector<std::string>> Registry::find(const Identifier& identifier) {
+  if (const EmailAddress* email = identifier.email();
+      email != nullptr && policy_.email_options.provider_canonicalization) {
+    auto canonical = EmailAddress::parse(email->canonical(), policy_.email_options);
+    if (!canonical) return canonical.status();
+    return store_->find_accounts(indexer_.compute(Identifier(std::move(canonical).value())));
+  }
+  return store_->find_accounts(indexer_.compute(identifier));
+}
+
+Result<std::size_t> Registry::unlink(std::string_view account_id) {
+  if (Status s = validate_account_id(account_id); !s) return s;
+  return store_->delete_bindings(account_id);
+}
+
+}  // namespace veribind

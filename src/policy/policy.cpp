@@ -1,0 +1,48 @@
+#include "veribind/policy.hpp"
+
+#include <cctype>
+
+namespace veribind {
+
+LinkPolicy LinkPolicy::phone_linked() {
+  LinkPolicy p;
+  p.name = "phone-linked";
+  p.channel = Channel::kPhone;
+  return p;
+}
+
+LinkPolicy LinkPolicy::email_linked() {
+  LinkPolicy p;
+  p.name = "email-linked";
+  p.channel = Channel::kEmail;
+  return p;
+}
+
+Result<LinkPolicy> LinkPolicy::by_name(std::string_view name) {
+  if (name == "phone-linked") return phone_linked();
+  if (name == "email-linked") return email_linked();
+  return Status(ErrorCode::kInvalidArgument,
+                "unknown link policy; expected phone-linked or email-linked");
+}
+
+Status LinkPolicy::validate() const {
+  if (channel != Channel::kPhone && channel != Channel::kEmail) {
+    return {ErrorCode::kInvalidConfig, "policy channel must be phone or email"};
+  }
+  if (max_accounts_per_identifier < 1 || max_accounts_per_identifier > 1000) {
+    return {ErrorCode::kInvalidConfig, "max_accounts_per_identifier must be 1..1000"};
+  }
+  if (channel == Channel::kPhone && allowed_phone_types == PhoneTypeSet()) {
+    return {ErrorCode::kInvalidConfig, "allowed_phone_types is empty: nothing could ever link"};
+  }
+  for (const std::string& region : allowed_regions) {
+    if (region.size() != 2 || !std::isupper(static_cast<unsigned char>(region[0])) ||
+        !std::isupper(static_cast<unsigned char>(region[1]))) {
+      return {ErrorCode::kInvalidConfig,
+              "allowed_regions must hold ISO 3166-1 alpha-2 codes in upper case"};
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace veribind

@@ -1,0 +1,307 @@
+// MemoryStore. Challenges live in 64 shards chosen by the id's last byte; each shard keeps its
+// records densely in fixed-size chunks (no reallocation, no per-record node) and finds them
+// through an open-addressing table of 32-bit record numbers (linear probing, load <= 1/2,
+// backward-shift deletion, so no tombstones). Deleting moves the last record into the hole. About
+// 100 bytes per live challenge: 88 for the record, 4-16 for its slot, and chunk slack.
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include "veribind/store.hpp"
+
+namespace veribind {
+
+namespace {
+
+static_assert(sizeof(ChallengeRecord) == 88, "ChallengeRecord grew: revisit the memory budget");
+
+constexpr std::size_t kShards = 64;
+constexpr std::size_t kChunkRecords = 1024;
+constexpr std::uint32_t kEmptySlot = 0xffffffffu;
+
+// Ids come from a CSPRNG, so their leading bytes are already uniform; the shard uses the last.
+std::uint64_t slot_hash(const ChallengeId& id) {
+  std::uint64_t h;
+  std::memcpy(&h, id.bytes.data(), sizeof h);
+  return h;
+}
+
+class ChallengeShard {
+ public:
+  std::mutex mutex;
+
+  ChallengeRecord* find(const ChallengeId& id) {
+    const std::size_t slot = find_slot(id);
+    return slot == kNoSlot ? nullptr : &record(slots_[slot]);
+  }
+
+  bool insert(const ChallengeRecord& r) {
+    if (find_slot(r.id) != kNoSlot) return false;
+    if (2 * (count_ + 1) > slots_.size()) grow();
+    if (count_ == chunks_.size() * kChunkRecords) {
+      chunks_.push_back(std::make_unique<ChallengeRecord[]>(kChunkRecords));
+    }
+    record(count_) = r;
+    place(static_cast<std::uint32_t>(count_));
+    ++count_;
+    return true;
+  }
+
+  bool erase(const ChallengeId& id) {
+    const std::size_t slot = find_slot(id);
+    if (slot == kNoSlot) return false;
+    const std::uint32_t hole = slots_[slot];
+    remove_slot(slot);
+    const auto last = static_cast<std::uint32_t>(count_ - 1);
+    if (hole != last) {
+      // Move the last record into the hole and repoint its slot.
+      record(hole) = record(last);
+      slots_[find_slot(record(hole).id)] = hole;
+    }
+    --count_;
+    if (count_ % kChunkRecords == 0 && chunks_.size() > count_ / kChunkRecords + 1) {
+      chunks_.pop_back();  // keep one spare chunk, free the rest as the shard shrinks
+    }
+    return true;
+  }
+
+  // Removes up to `limit` records with expires_at <= now; returns how many.
+  std::size_t purge(Timestamp now, std::size_t limit) {
+    std::size_t removed = 0;
+    for (std::size_t i = 0; i < count_ && removed < limit;) {
+      if (record(i).expires_at <= now) {
+        erase(ChallengeId(record(i).id));  // the last record moves into i: look at i again
+        ++removed;
+      } else {
+        ++i;
+      }
+    }
+    return removed;
+  }
+
+  [[nodiscard]] std::size_t size() const { return count_; }
+
+ private:
+  static constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
+
+  ChallengeRecord& record(std::size_t n) { return chunks_[n / kChunkRecords][n % kChunkRecords]; }
+  [[nodiscard]] std::size_t mask() const { return slots_.size() - 1; }
+
+  std::size_t find_slot(const ChallengeId& id) {
+    if (slots_.empty()) return kNoSlot;
+    for (std::size_t s = slot_hash(id) & mask();; s = (s + 1) & mask()) {
+      if (slots_[s] == kEmptySlot) return kNoSlot;
+      if (record(slots_[s]).id == id) return s;
+    }
+  }
+
+  void place(std::uint32_t n) {
+    std::size_t s = slot_hash(record(n).id) & mask();
+    while (slots_[s] != kEmptySlot) s = (s + 1) & mask();
+    slots_[s] = n;
+  }
+
+  // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+  void remove_slot(std::size_t hole) {
+    for (std::size_t s = (hole + 1) & mask(); slots_[s] != kEmptySlot; s = (s + 1) & mask()) {
+      const std::size_t home = slot_hash(record(slots_[s]).id) & mask();
+      // Move s back into the hole unless its home lies cyclically in (hole, s].
+      const bool home_after_hole = ((s - home) & mask()) < ((s - hole) & mask());
+      if (!home_after_hole) {
+        slots_[hole] = slots_[s];
+        hole = s;
+      }
+    }
+    slots_[hole] = kEmptySlot;
+  }
+
+  void grow() {
+    slots_.assign(std::max<std::size_t>(16, slots_.size() * 2), kEmptySlot);
+    for (std::size_t n = 0; n < count_; ++n) place(static_cast<std::uint32_t>(n));
+  }
+
+  std::vector<std::unique_ptr<ChallengeRecord[]>> chunks_;
+  std::vector<std::uint32_t> slots_;
+  std::size_t count_ = 0;
+};
+
+ChallengeShard& shard_for(std::array<ChallengeShard, kShards>& shards, const ChallengeId& id) {
+  return shards[id.bytes[ChallengeId::kBytes - 1] % kShards];
+}
+
+struct Counter {
+  Timestamp window_end;
+  std::uint32_t count;
+};
+
+using IndexKey = std::pair<std::array<std::uint8_t, BlindIndex::kBytes>, std::uint32_t>;
+
+struct StoredBinding {
+  std::string account_id;
+  Channel channel;
+  Timestamp created_at;
+  std::uint64_t sequence;  // insertion order, to break created_at ties
+};
+
+}  // namespace
+
+struct MemoryStore::Impl {
+  std::array<ChallengeShard, kShards> shards;
+
+  std::mutex counters_mutex;
+  std::map<CounterKey, Counter> counters;
+
+  std::mutex bindings_mutex;
+  std::map<IndexKey, std::vector<StoredBinding>> bindings_by_index;
+  std::map<std::string, std::vector<std::pair<Channel, IndexKey>>, std::less<>> bindings_by_account;
+  std::uint64_t next_sequence = 0;
+};
+
+MemoryStore::MemoryStore() : impl_(std::make_unique<Impl>()) {}
+MemoryStore::~MemoryStore() = default;
+
+Status MemoryStore::create_challenge(const ChallengeRecord& record) {
+  ChallengeShard& shard = shard_for(impl_->shards, record.id);
+  std::lock_guard lock(shard.mutex);
+  if (!shard.insert(record)) return {ErrorCode::kStoreError, "a challenge with that id exists"};
+  return Status::ok();
+}
+
+Result<ChargeResult> MemoryStore::charge_attempt(const ChallengeId& id, Timestamp now) {
+  ChallengeShard& shard = shard_for(impl_->shards, id);
+  std::lock_guard lock(shard.mutex);
+  ChargeResult result;
+  ChallengeRecord* r = shard.find(id);
+  if (r == nullptr) {
+    result.outcome = ChargeOutcome::kNotFound;
+  } else if (now >= r->expires_at) {
+    result.outcome = ChargeOutcome::kExpired;
+  } else if (r->attempts >= r->max_attempts) {
+    result.outcome = ChargeOutcome::kExhausted;
+  } else {
+    ++r->attempts;
+    result.outcome = ChargeOutcome::kCharged;
+    result.record = *r;
+  }
+  return result;
+}
+
+Result<bool> MemoryStore::consume_challenge(const ChallengeId& id) {
+  ChallengeShard& shard = shard_for(impl_->shards, id);
+  std::lock_guard lock(shard.mutex);
+  return shard.erase(id);
+}
+
+Result<std::optional<ChallengeRecord>> MemoryStore::find_challenge(const ChallengeId& id) {
+  ChallengeShard& shard = shard_for(impl_->shards, id);
+  std::lock_guard lock(shard.mutex);
+  const ChallengeRecord* r = shard.find(id);
+  return r == nullptr ? std::optional<ChallengeRecord>() : std::optional<ChallengeRecord>(*r);
+}
+
+Result<bool> MemoryStore::reissue_challenge(const ChallengeId& id,
+                                            const std::array<std::uint8_t, 16>& code_tag,
+                                            Timestamp expires_at, Timestamp now) {
+  ChallengeShard& shard = shard_for(impl_->shards, id);
+  std::lock_guard lock(shard.mutex);
+  ChallengeRecord* r = shard.find(id);
+  if (r == nullptr || now >= r->expires_at) return false;
+  r->code_tag = code_tag;
+  r->expires_at = expires_at;
+  return true;
+}
+
+Result<std::uint32_t> MemoryStore::increment_counter(const CounterKey& key, Timestamp window_end,
+                                                     Timestamp now) {
+  std::lock_guard lock(impl_->counters_mutex);
+  auto [it, inserted] = impl_->counters.try_emplace(key, Counter{window_end, 0});
+  Counter& c = it->second;
+  if (!inserted && now >= c.window_end) c = Counter{window_end, 0};
+  return ++c.count;
+}
+
+Result<BindOutcome> MemoryStore::insert_binding(const BindingRecord& binding,
+                                                std::uint32_t max_accounts) {
+  std::lock_guard lock(impl_->bindings_mutex);
+  auto& by_account = impl_->bindings_by_account;
+  if (auto it = by_account.find(binding.account_id); it != by_account.end()) {
+    for (const auto& [channel, key] : it->second) {
+      if (channel == binding.channel) return BindOutcome::kAccountHasBinding;
+    }
+  }
+  const IndexKey key{binding.index.value, binding.index.key_version};
+  std::vector<StoredBinding>& holders = impl_->bindings_by_index[key];
+  if (holders.size() >= max_accounts) {
+    if (holders.empty()) impl_->bindings_by_index.erase(key);
+    return BindOutcome::kIdentifierFull;
+  }
+  holders.push_back({binding.account_id, binding.channel, binding.created_at,
+                     impl_->next_sequence++});
+  by_account[binding.account_id].emplace_back(binding.channel, key);
+  return BindOutcome::kBound;
+}
+
+Result<std::vector<std::string>> MemoryStore::find_accounts(const BlindIndex& index) {
+  std::lock_guard lock(impl_->bindings_mutex);
+  std::vector<std::string> accounts;
+  auto it = impl_->bindings_by_index.find(IndexKey{index.value, index.key_version});
+  if (it == impl_->bindings_by_index.end()) return accounts;
+  std::vector<const StoredBinding*> sorted;
+  for (const StoredBinding& b : it->second) sorted.push_back(&b);
+  std::sort(sorted.begin(), sorted.end(), [](const StoredBinding* a, const StoredBinding* b) {
+    return std::tie(a->created_at, a->account_id) < std::tie(b->created_at, b->account_id);
+  });
+  for (const StoredBinding* b : sorted) accounts.push_back(b->account_id);
+  return accounts;
+}
+
+Result<std::size_t> MemoryStore::delete_bindings(std::string_view account_id) {
+  std::lock_guard lock(impl_->bindings_mutex);
+  auto it = impl_->bindings_by_account.find(account_id);
+  if (it == impl_->bindings_by_account.end()) return std::size_t{0};
+  const std::size_t removed = it->second.size();
+  for (const auto& [channel, key] : it->second) {
+    auto holders = impl_->bindings_by_index.find(key);
+    if (holders == impl_->bindings_by_index.end()) continue;
+    std::erase_if(holders->second,
+                  [&](const StoredBinding& b) { return b.account_id == account_id; });
+    if (holders->second.empty()) impl_->bindings_by_index.erase(holders);
+  }
+  impl_->bindings_by_account.erase(it);
+  return removed;
+}
+
+Result<PurgeCounts> MemoryStore::purge_expired(Timestamp now, std::size_t batch) {
+  PurgeCounts counts;
+  for (ChallengeShard& shard : impl_->shards) {
+    if (counts.challenges >= batch) break;
+    std::lock_guard lock(shard.mutex);
+    counts.challenges += shard.purge(now, batch - counts.challenges);
+  }
+  std::lock_guard lock(impl_->counters_mutex);
+  for (auto it = impl_->counters.begin();
+       it != impl_->counters.end() && counts.counters < batch;) {
+    if (it->second.window_end <= now) {
+      it = impl_->counters.erase(it);
+      ++counts.counters;
+    } else {
+      ++it;
+    }
+  }
+  return counts;
+}
+
+std::size_t MemoryStore::challenge_count() const {
+  std::size_t n = 0;
+  for (ChallengeShard& shard : impl_->shards) {
+    std::lock_guard lock(shard.mutex);
+    n += shard.size();
+  }
+  return n;
+}
+
+}  // namespace veribind

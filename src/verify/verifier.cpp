@@ -1,0 +1,261 @@
+#include "veribind/verifier.hpp"
+
+#include <sodium.h>
+
+#include <array>
+#include <string>
+
+#include "internal/code_tag.hpp"
+#include "internal/sodium.hpp"
+
+namespace veribind {
+
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+bool valid_purpose(Purpose p) {
+  return p == Purpose::kSignup || p == Purpose::kLogin || p == Purpose::kRecovery ||
+         p == Purpose::kChangeIdentifier;
+}
+
+// Uniform decimal digits: randombytes_uniform has no modulo bias.
+void generate_code(char* out, int length) noexcept {
+  for (int i = 0; i < length; ++i) out[i] = static_cast<char>('0' + randombytes_uniform(10));
+}
+
+// Wipes a stack buffer that held a code on every path out.
+struct CodeBuffer {
+  std::array<char, VerifierConfig::kMaxCodeLength> digits{};
+  CodeBuffer() = default;
+  CodeBuffer(const CodeBuffer&) = delete;
+  CodeBuffer& operator=(const CodeBuffer&) = delete;
+  ~CodeBuffer() { sodium_memzero(digits.data(), digits.size()); }
+};
+
+}  // namespace
+
+std::string_view check_outcome_name(CheckOutcome outcome) noexcept {
+  switch (outcome) {
+    case CheckOutcome::kVerified: return "verified";
+    case CheckOutcome::kWrongCode: return "wrong_code";
+    case CheckOutcome::kExpired: return "expired";
+    case CheckOutcome::kLocked: return "locked";
+    case CheckOutcome::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+std::string_view public_answer(CheckOutcome outcome) noexcept {
+  return outcome == CheckOutcome::kVerified ? "verified" : "invalid_or_expired_code";
+}
+
+Status VerifierConfig::validate() const {
+  if (code_length < kMinCodeLength || code_length > kMaxCodeLength) {
+    return {ErrorCode::kInvalidConfig, "code_length must be 4..10"};
+  }
+  if (code_length < kMinStrongCodeLength && !allow_weak_codes) {
+    return {ErrorCode::kInvalidConfig,
+            "code_length below 6 needs allow_weak_codes (a 4-digit code is a 1-in-10^4 guess)"};
+  }
+  if (code_ttl < std::chrono::seconds(1) || code_ttl > std::chrono::hours(24)) {
+    return {ErrorCode::kInvalidConfig, "code_ttl must be 1 s..24 h"};
+  }
+  if (max_checks < 1 || max_checks > 100) {
+    return {ErrorCode::kInvalidConfig, "max_checks must be 1..100"};
+  }
+  if (resend_cooldown < std::chrono::seconds(0) || resend_cooldown >= code_ttl) {
+    return {ErrorCode::kInvalidConfig, "resend_cooldown must be 0 s or more and below code_ttl"};
+  }
+  if (max_sends_per_hour < 1 || max_sends_per_hour > 1000) {
+    return {ErrorCode::kInvalidConfig, "max_sends_per_hour must be 1..1000"};
+  }
+  if (sms_phone_types == PhoneTypeSet()) {
+    return {ErrorCode::kInvalidConfig, "sms_phone_types is empty: no SMS could ever be sent"};
+  }
+  return Status::ok();
+}
+
+Status VerifierConfig::validate_code(std::string_view code) const {
+  bool digits_only = code.size() == static_cast<std::size_t>(code_length);
+  for (char c : code) digits_only = digits_only && c >= '0' && c <= '9';
+  if (!digits_only) {
+    return {ErrorCode::kInvalidCode, "a code is " + std::to_string(code_length) + " digits"};
+  }
+  return Status::ok();
+}
+
+VerifiedIdentifier::VerifiedIdentifier(const ChallengeRecord& record, Timestamp now)
+    : channel_(record.channel),
+      index_(record.index),
+      purpose_(record.purpose),
+      phone_type_(record.phone_type),
+      region_(record.region),
+      verified_at_(now) {}
+
+Result<Verifier> Verifier::create(const VerifierConfig& config, const KeyRing& ring, Store& store,
+                                  Sender& sender, const Clock& clock) {
+  internal::ensure_sodium();
+  if (Status s = config.validate(); !s) return s;
+  auto indexer = BlindIndexer::create(ring);
+  if (!indexer) return indexer.status();
+  auto tag_key = ring.derive(KeyPurpose::kCodeTag, ring.current_version());
+  if (!tag_key) return tag_key.status();
+  auto counter_key = ring.derive(KeyPurpose::kCounter, ring.current_version());
+  if (!counter_key) return counter_key.status();
+  return Verifier(config, std::move(indexer).value(), std::move(tag_key).value(),
+                  std::move(counter_key).value(), store, sender, clock);
+}
+
+Verifier::Verifier(const VerifierConfig& config, BlindIndexer indexer, SecretBytes tag_key,
+                   SecretBytes counter_key, Store& store, Sender& sender, const Clock& clock)
+    : config_(config),
+      indexer_(std::move(indexer)),
+      tag_key_(std::move(tag_key)),
+      counter_key_(std::move(counter_key)),
+      store_(&store),
+      sender_(&sender),
+      clock_(&clock) {}
+
+Verifier::~Verifier() = default;
+
+Result<Challenge> Verifier::start(const Identifier& identifier, Purpose purpose) {
+  if (!valid_purpose(purpose)) return Status(ErrorCode::kInvalidArgument, "unknown purpose");
+  if (const PhoneNumber* phone = identifier.phone();
+      phone != nullptr && !config_.sms_phone_types.contains(phone->type())) {
+    return Status(ErrorCode::kPhoneTypeNotAllowed,
+                  std::string("codes are not sent to numbers of type ") +
+                      std::string(phone_type_name(phone->type())));
+  }
+  ChallengeRecord record;
+  record.id = ChallengeId::random();
+  record.index = indexer_.compute(identifier);
+  record.purpose = purpose;
+  record.channel = identifier.channel();
+  if (const PhoneNumber* phone = identifier.phone()) {
+    record.phone_type = phone->type();
+    record.region = {phone->region()[0], phone->region()[1]};
+  }
+  record.attempts = 0;
+  record.max_attempts = static_cast<std::uint8_t>(config_.max_checks);
+  return send_new_code(identifier, record, /*reissue=*/false);
+}
+
+Result<Challenge> Verifier::resend(std::string_view challenge_id, const Identifier& identifier) {
+  auto id = ChallengeId::parse(challenge_id);
+  if (!id) return id.status();
+  auto found = store_->find_challenge(*id);
+  if (!found) return found.status();
+  const Timestamp now = clock_->now();
+  const std::optional<ChallengeRecord>& record = *found;
+  if (!record || now >= record->expires_at || record->attempts >= record->max_attempts) {
+    return Status(ErrorCode::kChallengeNotFound, "no live challenge with that id");
+  }
+  const BlindIndex index = indexer_.compute(identifier);
+  if (index.key_version != record->index.key_version ||
+      sodium_memcmp(index.value.data(), record->index.value.data(), index.value.size()) != 0) {
+    return Status(ErrorCode::kIdentifierMismatch,
+                  "the challenge was not started for this identifier");
+  }
+  // The last send is when the current expiry was set: expires_at - code_ttl.
+  const Timestamp last_sent = record->expires_at - duration_cast<milliseconds>(config_.code_ttl);
+  if (now < last_sent + duration_cast<milliseconds>(config_.resend_cooldown)) {
+    return Status(ErrorCode::kResendTooSoon, "a code was sent moments ago; wait before resending");
+  }
+  return send_new_code(identifier, *record, /*reissue=*/true);
+}
+
+Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const ChallengeRecord& base,
+                                          bool reissue) {
+  const Timestamp now = clock_->now();
+  // Per-identifier send budget: the counter key is a keyed hash of the blind index, so the
+  // counters table links to nothing without the key.
+  CounterKey counter;
+  {
+    static constexpr std::string_view kLabel = "sends";
+    const auto k = counter_key_.reveal();
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, k.data(), k.size(), counter.size());
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(kLabel.data()),
+                              kLabel.size());
+    crypto_generichash_update(&state, base.index.value.data(), base.index.value.size());
+    crypto_generichash_final(&state, counter.data(), counter.size());
+  }
+  auto sends = store_->increment_counter(counter, now + std::chrono::hours(1), now);
+  if (!sends) return sends.status();
+  if (*sends > static_cast<std::uint32_t>(config_.max_sends_per_hour)) {
+    return Status(ErrorCode::kRateLimited,
+                  "too many codes sent to this identifier in the last hour; retry later");
+  }
+
+  ChallengeRecord record = base;
+  record.expires_at = now + duration_cast<milliseconds>(config_.code_ttl);
+  CodeBuffer code;
+  generate_code(code.digits.data(), config_.code_length);
+  const std::string_view code_text(code.digits.data(),
+                                   static_cast<std::size_t>(config_.code_length));
+  record.code_tag = internal::compute_code_tag(tag_key_, record.id, record.purpose, code_text);
+
+  // Stored before it is sent, so a fast user never checks a code the store does not know yet.
+  if (reissue) {
+    auto replaced = store_->reissue_challenge(record.id, record.code_tag, record.expires_at, now);
+    if (!replaced) return replaced.status();
+    if (!*replaced) return Status(ErrorCode::kChallengeNotFound, "no live challenge with that id");
+  } else if (Status s = store_->create_challenge(record); !s) {
+    return s;
+  }
+
+  Challenge challenge{record.id.to_string(), record.expires_at, record.channel, record.purpose,
+                      identifier.masked()};
+  const Delivery delivery{record.channel,         identifier.canonical(),
+                          challenge.masked_destination, code_text, record.purpose,
+                          record.expires_at};
+  if (Status s = sender_->send(delivery); !s) {
+    // An undelivered code must not stay checkable. Best effort: the error returned is the
+    // sender's, and an orphan left by a failing store expires anyway.
+    (void)store_->consume_challenge(record.id);
+    return s;
+  }
+  return challenge;
+}
+
+Result<CheckResult> Verifier::check(std::string_view challenge_id, std::string_view code) {
+  auto id = ChallengeId::parse(challenge_id);
+  if (!id) return id.status();
+  if (Status s = config_.validate_code(code); !s) return s;
+
+  const Timestamp now = clock_->now();
+  auto charged = store_->charge_attempt(*id, now);  // the one atomic step, before any compare
+  if (!charged) return charged.status();
+  CheckResult result;
+  switch (charged->outcome) {
+    case ChargeOutcome::kNotFound: result.outcome = CheckOutcome::kUnknown; return result;
+    case ChargeOutcome::kExpired: result.outcome = CheckOutcome::kExpired; return result;
+    case ChargeOutcome::kExhausted: result.outcome = CheckOutcome::kLocked; return result;
+    case ChargeOutcome::kCharged: break;
+  }
+  const ChallengeRecord& record = charged->record;
+  // A challenge made under another key version cannot match this verifier's tag key: it stays a
+  // wrong code (and its attempt stays charged).
+  const internal::CodeTag tag =
+      internal::compute_code_tag(tag_key_, record.id, record.purpose, code);
+  const bool match = record.index.key_version == indexer_.key_version() &&
+                     sodium_memcmp(tag.data(), record.code_tag.data(), tag.size()) == 0;
+  if (!match) {
+    result.outcome = CheckOutcome::kWrongCode;
+    result.attempts_left = record.max_attempts - record.attempts;
+    return result;
+  }
+  auto consumed = store_->consume_challenge(record.id);
+  if (!consumed) return consumed.status();
+  if (!*consumed) {  // a concurrent check with the same code won the race
+    result.outcome = CheckOutcome::kUnknown;
+    return result;
+  }
+  result.outcome = CheckOutcome::kVerified;
+  result.verified.emplace(VerifiedIdentifier(record, now));
+  return result;
+}
+
+}  // namespace veribind

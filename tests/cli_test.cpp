@@ -1,0 +1,601 @@
+// The `veribind` program, run as a child process in a fresh directory per test: exit statuses,
+// JSON output, key-file handling, and that bad input never changes the database.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// A fresh directory under /tmp, removed with everything in it at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = "/tmp/veribind-cli-test-XXXXXX";
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs the CLI with `args` in `cwd`, capturing stdout and stderr separately and the exit status.
+Run run_cli(const fs::path& cwd, const std::vector<std::string>& args) {
+  std::array<int, 2> out_pipe{};
+  std::array<int, 2> err_pipe{};
+  REQUIRE(pipe(out_pipe.data()) == 0);
+  REQUIRE(pipe(err_pipe.data()) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(out_pipe[1], STDOUT_FILENO);
+    dup2(err_pipe[1], STDERR_FILENO);
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    if (chdir(cwd.c_str()) != 0) _exit(126);
+    std::vector<char*> argv;
+    std::string program = VERIBIND_CLI_PATH;
+    argv.push_back(program.data());
+    std::vector<std::string> copies = args;
+    for (std::string& arg : copies) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+
+  // Both pipes are drained together, so a chatty child never blocks on a full pipe.
+  Run run;
+  std::array<pollfd, 2> fds{{{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}}};
+  std::array<std::string*, 2> sinks{&run.out, &run.err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    if (poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      FAIL("poll failed");
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      const ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        sinks[i]->append(buffer, static_cast<std::size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  run.exit_code = WEXITSTATUS(status);
+  return run;
+}
+
+// The one JSON object a --json command prints on stdout.
+json json_of(const Run& run) {
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  REQUIRE(!run.out.empty());
+  REQUIRE(run.out.back() == '\n');
+  REQUIRE(run.out.find('\n') == run.out.size() - 1);  // exactly one line
+  json object = json::parse(run.out);
+  REQUIRE(object.is_object());
+  return object;
+}
+
+std::string error_code_of(const Run& run) {
+  const json object = json_of(run);
+  REQUIRE(object.contains("error"));
+  REQUIRE(object["error"]["code"].is_string());
+  REQUIRE(object["error"]["message"].is_string());
+  return object["error"]["code"].get<std::string>();
+}
+
+std::optional<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Everything SQLite keeps for the default database: the file and its write-ahead log.
+std::map<std::string, std::optional<std::string>> db_snapshot(const TempDir& dir) {
+  return {{"veribind.db", read_file(dir / "veribind.db")},
+          {"veribind.db-wal", read_file(dir / "veribind.db-wal")}};
+}
+
+void keygen(const TempDir& dir) {
+  const Run run = run_cli(dir.path(), {"keygen"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+}
+
+struct Started {
+  std::string challenge;
+  std::string code;
+};
+
+// `start --json`: the challenge id from stdout, the code from the delivery line on stderr.
+Started start(const TempDir& dir, std::vector<std::string> identifier_args,
+              const std::string& purpose = "signup") {
+  std::vector<std::string> args = {"start", "--json", "--purpose", purpose};
+  args.insert(args.end(), identifier_args.begin(), identifier_args.end());
+  const Run run = run_cli(dir.path(), args);
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  const json result = json_of(run);
+  Started started{result.at("challenge").get<std::string>(), {}};
+  std::istringstream lines(run.err);
+  int deliveries = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const json delivery = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!delivery.is_object() || !delivery.contains("delivery")) continue;
+    ++deliveries;
+    CHECK(delivery["delivery"]["to"] == result["to"]);
+    CHECK(delivery["delivery"]["channel"] == result["channel"]);
+    started.code = delivery["delivery"]["code"].get<std::string>();
+  }
+  REQUIRE(deliveries == 1);
+  REQUIRE(started.code.size() == 6);
+  return started;
+}
+
+std::string wrong_code_for(std::string code) {
+  code[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
+  return code;
+}
+
+const std::vector<std::string> kPhone = {"--phone", "+92 300 1234567"};
+const std::vector<std::string> kPhoneNational = {"--phone", "0300-1234567", "--region", "PK"};
+const std::vector<std::string> kEmail = {"--email", "Alice@Example.COM"};
+
+}  // namespace
+
+TEST_CASE("keygen: writes a 32-byte key file with mode 0600 and refuses to overwrite it", "[cli]") {
+  TempDir dir;
+  const Run first = run_cli(dir.path(), {"keygen", "--json"});
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(json_of(first)["bytes"] == 32);
+  const fs::path key = dir / "veribind.key";
+  REQUIRE(fs::file_size(key) == 32);
+  struct stat info {};
+  REQUIRE(stat(key.c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0600);
+  const std::optional<std::string> before = read_file(key);
+
+  const Run again = run_cli(dir.path(), {"keygen", "--json"});
+  CHECK(again.exit_code == 2);
+  CHECK(error_code_of(again) == "invalid_argument");
+  CHECK(read_file(key) == before);
+}
+
+TEST_CASE("keygen: a key file readable by group and others is refused with exit 4", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  REQUIRE(chmod((dir / "veribind.key").c_str(), 0644) == 0);
+  const Run run = run_cli(dir.path(), {"start", "--json", "--phone", "+923001234567"});
+  CHECK(run.exit_code == 4);
+  CHECK(error_code_of(run) == "key_file_insecure");
+  CHECK_FALSE(fs::exists(dir / "veribind.db"));
+}
+
+TEST_CASE("keygen: a command without a key file tells the user to run veribind keygen", "[cli]") {
+  TempDir dir;
+  const Run json_run = run_cli(
+      dir.path(), {"check", "--json", "--challenge", std::string(32, 'a'), "--code", "123456"});
+  CHECK(json_run.exit_code == 4);
+  CHECK(error_code_of(json_run) == "key_unavailable");
+  CHECK(json_of(json_run)["error"]["message"].get<std::string>().find("veribind keygen") !=
+        std::string::npos);
+
+  const Run text_run = run_cli(dir.path(), {"find", "--email", "a@example.com"});
+  CHECK(text_run.exit_code == 4);
+  CHECK(text_run.out.empty());
+  CHECK(text_run.err.find("veribind keygen") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "veribind.db"));
+}
+
+TEST_CASE("normalize: three spellings of a Pakistani mobile number give one E.164 form", "[cli]") {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> spellings = {
+      {"--phone", "+92 300 1234567"},
+      {"--phone", "0300-1234567", "--region", "PK"},
+      {"--phone", "+923001234567"}};
+  auto normalize = [&dir](const std::vector<std::string>& spelling) {
+    std::vector<std::string> args = {"normalize", "--json"};
+    args.insert(args.end(), spelling.begin(), spelling.end());
+    const Run run = run_cli(dir.path(), args);
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    return json_of(run);
+  };
+
+  for (const auto& spelling : spellings) {  // without a key: no blind index, everything else
+    const json result = normalize(spelling);
+    CHECK(result["canonical"] == "+923001234567");
+    CHECK(result["channel"] == "phone");
+    CHECK(result["region"] == "PK");
+    CHECK(result["type"] == "MOBILE");
+    CHECK(result["masked"] == "+92 ********67");
+    CHECK_FALSE(result.contains("blind_index"));
+  }
+  keygen(dir);
+  std::vector<std::string> indexes;
+  for (const auto& spelling : spellings) {
+    const json result = normalize(spelling);
+    REQUIRE(result.contains("blind_index"));
+    indexes.push_back(result["blind_index"].get<std::string>());
+  }
+  CHECK(indexes[0].size() == 64);
+  CHECK(indexes[0] == indexes[1]);
+  CHECK(indexes[0] == indexes[2]);
+  CHECK_FALSE(fs::exists(dir / "veribind.db"));  // normalize never touches the database
+}
+
+TEST_CASE("normalize: an email's domain is lower-cased and its local part kept", "[cli]") {
+  TempDir dir;
+  const Run run = run_cli(dir.path(), {"normalize", "--json", "--email", "Alice@Example.COM"});
+  REQUIRE(run.exit_code == 0);
+  const json result = json_of(run);
+  CHECK(result["canonical"] == "Alice@example.com");
+  CHECK(result["channel"] == "email");
+  CHECK(result["domain"] == "example.com");
+}
+
+TEST_CASE("start: without --json the console sender says plainly that nothing was sent", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Run run = run_cli(dir.path(), {"start", "--phone", "+923001234567"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.err.find("NO SMS WAS SENT") != std::string::npos);
+  CHECK(run.out.find("challenge") != std::string::npos);
+  CHECK(run.out.find("3001234567") == std::string::npos);  // stdout shows the masked form only
+}
+
+TEST_CASE("check: the code from the delivery line verifies with exit 0", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, kPhone);
+  const Run run = run_cli(
+      dir.path(), {"check", "--json", "--challenge", started.challenge, "--code", started.code});
+  INFO(run.err);
+  CHECK(run.exit_code == 0);
+  const json result = json_of(run);
+  CHECK(result["outcome"] == "verified");
+  CHECK(result["answer"] == "verified");
+  CHECK(result["channel"] == "phone");
+  CHECK(result["purpose"] == "signup");
+}
+
+TEST_CASE("check: a wrong code exits 1 with the attempts left and the uniform answer", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, kEmail);
+  const Run run = run_cli(dir.path(), {"check", "--json", "--challenge", started.challenge,
+                                       "--code", wrong_code_for(started.code)});
+  CHECK(run.exit_code == 1);
+  const json result = json_of(run);
+  CHECK(result["outcome"] == "wrong_code");
+  CHECK(result["attempts_left"] == 4);
+  CHECK(result["answer"] == "invalid_or_expired_code");
+
+  const Run right = run_cli(
+      dir.path(), {"check", "--json", "--challenge", started.challenge, "--code", started.code});
+  CHECK(right.exit_code == 0);
+}
+
+TEST_CASE("check: a code used once exits 1 with outcome unknown the second time", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, kPhone);
+  const std::vector<std::string> args = {"check",           "--json", "--challenge",
+                                         started.challenge, "--code", started.code};
+  REQUIRE(run_cli(dir.path(), args).exit_code == 0);
+  const Run again = run_cli(dir.path(), args);
+  CHECK(again.exit_code == 1);
+  const json result = json_of(again);
+  CHECK(result["outcome"] == "unknown");
+  CHECK(result["answer"] == "invalid_or_expired_code");
+}
+
+TEST_CASE("link and find: an account bound to a number is found under any spelling", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, kPhone);
+  const Run linked = run_cli(dir.path(), {"link", "--json", "--account", "acct-1", "--challenge",
+                                          started.challenge, "--code", started.code});
+  INFO(linked.err);
+  REQUIRE(linked.exit_code == 0);
+  const json link_result = json_of(linked);
+  CHECK(link_result["account"] == "acct-1");
+  CHECK(link_result["policy"] == "phone-linked");
+  CHECK(link_result["blind_index"].get<std::string>().size() == 64);
+  CHECK(linked.out.find("3001234567") == std::string::npos);  // the index, never the number
+
+  for (const auto& spelling : {kPhone, kPhoneNational}) {
+    std::vector<std::string> args = {"find", "--json"};
+    args.insert(args.end(), spelling.begin(), spelling.end());
+    const Run found = run_cli(dir.path(), args);
+    REQUIRE(found.exit_code == 0);
+    CHECK(json_of(found)["accounts"] == json::array({"acct-1"}));
+  }
+  const Run other = run_cli(dir.path(), {"find", "--json", "--phone", "+923001234568"});
+  REQUIRE(other.exit_code == 0);
+  CHECK(json_of(other)["accounts"] == json::array());
+}
+
+TEST_CASE("link and find: an email-linked account is found whatever the case of the domain", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, kEmail);
+  const Run linked =
+      run_cli(dir.path(), {"link", "--json", "--account", "acct-mail", "--policy", "email-linked",
+                           "--challenge", started.challenge, "--code", started.code});
+  INFO(linked.out << linked.err);
+  REQUIRE(linked.exit_code == 0);
+  CHECK(json_of(linked)["policy"] == "email-linked");
+  const Run found = run_cli(dir.path(), {"find", "--json", "--email", "Alice@EXAMPLE.com"});
+  REQUIRE(found.exit_code == 0);
+  CHECK(json_of(found)["accounts"] == json::array({"acct-mail"}));
+}
+
+TEST_CASE("link: a second account on a bound number exits 3 with already_bound", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started first = start(dir, kPhone);
+  REQUIRE(run_cli(dir.path(), {"link", "--account", "acct-1", "--challenge", first.challenge,
+                               "--code", first.code})
+              .exit_code == 0);
+  const Started second = start(dir, kPhoneNational);
+  const Run refused = run_cli(dir.path(), {"link", "--json", "--account", "acct-2", "--challenge",
+                                           second.challenge, "--code", second.code});
+  CHECK(refused.exit_code == 3);
+  CHECK(error_code_of(refused) == "already_bound");
+
+  const Run found = run_cli(dir.path(), {"find", "--json", "--phone", "+923001234567"});
+  CHECK(json_of(found)["accounts"] == json::array({"acct-1"}));
+}
+
+TEST_CASE(
+    "link: an email challenge offered to the phone-linked policy exits 3 with "
+    "wrong_channel",
+    "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, kEmail);
+  const Run refused = run_cli(
+      dir.path(), {"link", "--json", "--account", "acct-1", "--challenge", started.challenge,
+                   "--code", started.code});  // the default policy: phone-linked
+  CHECK(refused.exit_code == 3);
+  CHECK(error_code_of(refused) == "wrong_channel");
+}
+
+TEST_CASE("link: a wrong code exits 1 and binds nothing", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, kPhone);
+  const Run refused =
+      run_cli(dir.path(), {"link", "--json", "--account", "acct-1", "--challenge",
+                           started.challenge, "--code", wrong_code_for(started.code)});
+  CHECK(refused.exit_code == 1);
+  CHECK(json_of(refused)["outcome"] == "wrong_code");
+  const Run found = run_cli(dir.path(), {"find", "--json", "--phone", "+923001234567"});
+  CHECK(json_of(found)["accounts"] == json::array());
+}
+
+namespace {
+
+struct BadInput {
+  std::string description;
+  std::vector<std::string> args;
+  std::string code;  // the JSON error code
+};
+
+// Bad inputs of every kind; `challenge` is a live challenge id, so a bad code next to it would
+// charge an attempt if it ever reached the store.
+std::vector<BadInput> bad_inputs(const std::string& challenge) {
+  return {
+      {"an invalid phone number",
+       {"start", "--json", "--phone", "not a number"},
+       "phone_not_a_number"},
+      {"a phone number over 64 bytes",
+       {"normalize", "--json", "--phone", std::string(65, '5')},
+       "input_too_long"},
+      {"an invalid email address",
+       {"start", "--json", "--email", "alice.example.com"},
+       "email_syntax"},
+      {"both --phone and --email",
+       {"start", "--json", "--phone", "+923001234567", "--email", "a@example.com"},
+       "invalid_argument"},
+      {"neither --phone nor --email", {"find", "--json"}, "invalid_argument"},
+      {"an unknown purpose",
+       {"start", "--json", "--phone", "+923001234567", "--purpose", "marketing"},
+       "invalid_argument"},
+      {"a malformed challenge id",
+       {"check", "--json", "--challenge", "xyz", "--code", "123456"},
+       "invalid_challenge_id"},
+      {"a code with a letter",
+       {"check", "--json", "--challenge", challenge, "--code", "12a456"},
+       "invalid_code"},
+      {"a code too short",
+       {"check", "--json", "--challenge", challenge, "--code", "12345"},
+       "invalid_code"},
+      {"an account id with a space",
+       {"link", "--json", "--account", "acct 1", "--challenge", challenge, "--code", "123456"},
+       "invalid_account_id"},
+      {"an unknown policy",
+       {"link", "--json", "--account", "acct-1", "--policy", "sms-linked", "--challenge", challenge,
+        "--code", "123456"},
+       "invalid_argument"},
+      {"an unknown subcommand", {"frobnicate", "--json"}, "invalid_argument"},
+      {"a missing required option", {"check", "--json", "--code", "123456"}, "invalid_argument"},
+      {"no subcommand at all", {"--json"}, "invalid_argument"},
+      {"--region without --phone",
+       {"find", "--json", "--email", "a@example.com", "--region", "PK"},
+       "invalid_argument"},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("bad input: exits 2 with its error code and leaves the database unchanged", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, kPhone);  // a database with a live challenge in it
+  const auto before = db_snapshot(dir);
+  REQUIRE(before.at("veribind.db").has_value());
+
+  for (const BadInput& bad : bad_inputs(started.challenge)) {
+    SECTION(bad.description) {
+      const Run run = run_cli(dir.path(), bad.args);
+      INFO("stdout: " << run.out << "\nstderr: " << run.err);
+      CHECK(run.exit_code == 2);
+      CHECK(error_code_of(run) == bad.code);
+      CHECK(db_snapshot(dir) == before);
+    }
+  }
+  // No bad input charged an attempt: the first wrong code still leaves 4 of 5.
+  const Run wrong = run_cli(dir.path(), {"check", "--json", "--challenge", started.challenge,
+                                         "--code", wrong_code_for(started.code)});
+  CHECK(json_of(wrong)["attempts_left"] == 4);
+}
+
+TEST_CASE("bad input: before any database exists, bad input does not create one", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  for (const BadInput& bad : bad_inputs(std::string(32, 'a'))) {
+    SECTION(bad.description) {
+      const Run run = run_cli(dir.path(), bad.args);
+      INFO("stdout: " << run.out << "\nstderr: " << run.err);
+      CHECK(run.exit_code == 2);
+      CHECK(error_code_of(run) == bad.code);
+      CHECK_FALSE(fs::exists(dir / "veribind.db"));
+    }
+  }
+}
+
+TEST_CASE("bad input: without --json the error goes to stderr and stdout stays empty", "[cli]") {
+  TempDir dir;
+  const Run run = run_cli(dir.path(), {"normalize", "--email", "no-at-sign"});
+  CHECK(run.exit_code == 2);
+  CHECK(run.out.empty());
+  CHECK(run.err.find("email_syntax") != std::string::npos);
+}
+
+TEST_CASE("errors: messages never repeat the phone number, the email address or the code",
+          "[cli]") {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> failing = {
+      {"start", "--phone", "+92 300 1234567"},  // no key file yet
+      {"start", "--json", "--phone", "+92 300 1234567"},
+      {"normalize", "--phone", "+92 300 1234567 1234567 1234567"},
+      {"normalize", "--json", "--phone", "+92 300 1234567", "+92 300 1234567"},  // stray arg
+      {"normalize", "--json", "--email", "alice.smith@@example.com"},
+      {"check", "--challenge", std::string(32, 'b'), "--code", "98765x"},
+      {"check", "--json", "--challenge", "987654", "--code", "987654"},
+      {"link", "--account", "acct-1", "--challenge", std::string(32, 'b'), "--code", "98765"},
+  };
+  for (const auto& args : failing) {
+    const Run run = run_cli(dir.path(), args);
+    const std::string all = run.out + run.err;
+    INFO("args[1..]: " << args[1] << "\noutput: " << all);
+    CHECK(run.exit_code != 0);
+    CHECK(all.find("300 1234567") == std::string::npos);
+    CHECK(all.find("3001234567") == std::string::npos);
+    CHECK(all.find("1234567") == std::string::npos);
+    CHECK(all.find("alice") == std::string::npos);
+    CHECK(all.find("98765") == std::string::npos);
+  }
+  keygen(dir);
+  REQUIRE(chmod((dir / "veribind.key").c_str(), 0644) == 0);
+  const Run insecure = run_cli(dir.path(), {"start", "--phone", "+92 300 1234567"});
+  CHECK(insecure.exit_code == 4);
+  CHECK((insecure.out + insecure.err).find("1234567") == std::string::npos);
+}
+
+TEST_CASE("help: --help on the program and on every subcommand exits 0", "[cli]") {
+  TempDir dir;
+  const Run top = run_cli(dir.path(), {"--help"});
+  CHECK(top.exit_code == 0);
+  for (const char* command : {"keygen", "normalize", "start", "check", "link", "find", "demo"}) {
+    INFO(command);
+    const Run run = run_cli(dir.path(), {command, "--help"});
+    CHECK(run.exit_code == 0);
+    CHECK(run.out.find("--json") != std::string::npos);
+    CHECK(run.out.find("--db") != std::string::npos);
+    CHECK(top.out.find(command) != std::string::npos);
+  }
+  CHECK(run_cli(dir.path(), {"start", "--json", "--help"}).exit_code == 0);
+  CHECK_FALSE(fs::exists(dir / "veribind.db"));
+}
+
+TEST_CASE("demo: walks through every step and finds no plaintext in the database files", "[cli]") {
+  TempDir dir;
+  const Run run = run_cli(dir.path(), {"demo"});
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  CHECK(run.exit_code == 0);
+  for (const char* heading : {"1. ", "2. ", "3. ", "4. ", "5. ", "6. "}) {
+    CHECK(run.out.find(std::string("\n") + heading) != std::string::npos);
+  }
+  CHECK(run.out.find("wrong_code") != std::string::npos);
+  CHECK(run.out.find("already_bound") != std::string::npos);
+  CHECK(run.out.find("plaintext found: none") != std::string::npos);
+  CHECK(fs::is_empty(dir.path()));  // the default demo works in a temporary directory
+}
+
+TEST_CASE("demo: with --json and --db it prints one summary object and keeps the database",
+          "[cli]") {
+  TempDir dir;
+  const Run run =
+      run_cli(dir.path(), {"demo", "--json", "--db", "walk.db", "--key-file", "walk.key"});
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  const json result = json_of(run);
+  CHECK(result["demo"]["plaintext_found"] == json::array());
+  CHECK(result["demo"]["steps"].size() == 5);
+  CHECK(run.err.find("plaintext found: none") != std::string::npos);
+  CHECK(fs::exists(dir / "walk.db"));
+  CHECK(fs::file_size(dir / "walk.key") == 32);
+
+  const Run again =
+      run_cli(dir.path(), {"demo", "--json", "--db", "walk.db", "--key-file", "walk.key"});
+  CHECK(again.exit_code == 2);  // the demo wants a fresh database
+  CHECK(error_code_of(again) == "invalid_argument");
+}

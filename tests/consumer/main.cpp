@@ -1,0 +1,35 @@
+// Links against the installed library and runs one verification end to end on SQLite.
+#include <veribind/sqlite_store.hpp>
+#include <veribind/veribind.hpp>
+
+#include <cstdio>
+#include <string>
+
+namespace {
+class KeepCode final : public veribind::Sender {
+ public:
+  veribind::Status send(const veribind::Delivery& d) override {
+    code.assign(d.code);
+    return {};
+  }
+  std::string code;
+};
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
+  auto ring = veribind::KeyRing::from_master_key(veribind::SecretBytes::random(32));
+  auto store = veribind::SqliteStore::open(argv[1]);
+  if (!ring || !store) return 1;
+  KeepCode sender;
+  veribind::SystemClock clock;
+  auto verifier = veribind::Verifier::create({}, *ring, **store, sender, clock);
+  auto email = veribind::EmailAddress::parse("consumer@example.com");
+  if (!verifier || !email) return 1;
+  auto challenge = verifier->start(*email, veribind::Purpose::kSignup);
+  if (!challenge) return 1;
+  auto result = verifier->check(challenge->id, sender.code);
+  if (!result || result->outcome != veribind::CheckOutcome::kVerified) return 1;
+  std::puts("consumer: verified through an installed veribind");
+  return 0;
+}

@@ -1,0 +1,68 @@
+// A store that fails every operation with kUnavailable while `down` is set, and otherwise
+// forwards to a MemoryStore. Counts operations, so tests can show a refused call touched nothing.
+#pragma once
+
+#include <atomic>
+
+#include "veribind/store.hpp"
+
+namespace veribind::testing {
+
+class FailingStore final : public Store {
+ public:
+  std::atomic<bool> down{false};
+  std::atomic<int> operations{0};
+  MemoryStore inner;
+
+  Status create_challenge(const ChallengeRecord& r) override {
+    if (Status s = gate(); !s) return s;
+    return inner.create_challenge(r);
+  }
+  Result<ChargeResult> charge_attempt(const ChallengeId& id, Timestamp now) override {
+    if (Status s = gate(); !s) return s;
+    return inner.charge_attempt(id, now);
+  }
+  Result<bool> consume_challenge(const ChallengeId& id) override {
+    if (Status s = gate(); !s) return s;
+    return inner.consume_challenge(id);
+  }
+  Result<std::optional<ChallengeRecord>> find_challenge(const ChallengeId& id) override {
+    if (Status s = gate(); !s) return s;
+    return inner.find_challenge(id);
+  }
+  Result<bool> reissue_challenge(const ChallengeId& id, const std::array<std::uint8_t, 16>& tag,
+                                 Timestamp expires_at, Timestamp now) override {
+    if (Status s = gate(); !s) return s;
+    return inner.reissue_challenge(id, tag, expires_at, now);
+  }
+  Result<std::uint32_t> increment_counter(const CounterKey& key, Timestamp window_end,
+                                          Timestamp now) override {
+    if (Status s = gate(); !s) return s;
+    return inner.increment_counter(key, window_end, now);
+  }
+  Result<BindOutcome> insert_binding(const BindingRecord& b, std::uint32_t max) override {
+    if (Status s = gate(); !s) return s;
+    return inner.insert_binding(b, max);
+  }
+  Result<std::vector<std::string>> find_accounts(const BlindIndex& index) override {
+    if (Status s = gate(); !s) return s;
+    return inner.find_accounts(index);
+  }
+  Result<std::size_t> delete_bindings(std::string_view account_id) override {
+    if (Status s = gate(); !s) return s;
+    return inner.delete_bindings(account_id);
+  }
+  Result<PurgeCounts> purge_expired(Timestamp now, std::size_t batch) override {
+    if (Status s = gate(); !s) return s;
+    return inner.purge_expired(now, batch);
+  }
+
+ private:
+  Status gate() {
+    ++operations;
+    if (down) return {ErrorCode::kUnavailable, "store is down (test double)"};
+    return Status::ok();
+  }
+};
+
+}  // namespace veribind::testing

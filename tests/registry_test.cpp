@@ -1,0 +1,210 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "fakes/failing_store.hpp"
+#include "fakes/fake_clock.hpp"
+#include "fakes/keys.hpp"
+#include "fakes/recording_sender.hpp"
+#include "veribind/registry.hpp"
+#include "veribind/verifier.hpp"
+
+using namespace veribind;
+using namespace std::chrono_literals;
+using veribind::testing::FakeClock;
+using veribind::testing::RecordingSender;
+
+namespace {
+
+struct Fixture {
+  Fixture()
+      : ring(veribind::testing::random_ring()),
+        verifier(Verifier::create(config(), ring, store, sender, clock).value()) {}
+  static VerifierConfig config() {
+    VerifierConfig c;
+    c.max_sends_per_hour = 100;
+    c.sms_phone_types = PhoneTypeSet::all();  // the registry's policy is what is under test
+    return c;
+  }
+  Registry registry(LinkPolicy policy) {
+    return Registry::create(std::move(policy), ring, store, clock).value();
+  }
+  VerifiedIdentifier verify(const Identifier& id, Purpose purpose = Purpose::kSignup) {
+    Challenge c = verifier.start(id, purpose).value();
+    CheckResult r = verifier.check(c.id, sender.last_code()).value();
+    REQUIRE(r.outcome == CheckOutcome::kVerified);
+    return std::move(*r.verified);
+  }
+  KeyRing ring;
+  veribind::testing::FailingStore store;
+  RecordingSender sender;
+  FakeClock clock;
+  Verifier verifier;
+};
+
+PhoneNumber pk_mobile() { return PhoneNumber::parse("+92 300 1234567").value(); }
+EmailAddress alice() { return EmailAddress::parse("alice@example.com").value(); }
+
+}  // namespace
+
+TEST_CASE("policy presets: phone-linked binds phones, email-linked binds emails, one account "
+          "each",
+          "[policy]") {
+  LinkPolicy phone = LinkPolicy::phone_linked();
+  LinkPolicy email = LinkPolicy::email_linked();
+  CHECK(phone.name == "phone-linked");
+  CHECK(phone.channel == Channel::kPhone);
+  CHECK(email.channel == Channel::kEmail);
+  CHECK(phone.max_accounts_per_identifier == 1);
+  CHECK(email.max_accounts_per_identifier == 1);
+  CHECK(phone.allowed_phone_types == PhoneTypeSet::sms_default());
+  CHECK(phone.allowed_regions.empty());
+  CHECK_FALSE(email.email_options.provider_canonicalization);
+  CHECK(phone.validate().is_ok());
+  CHECK(LinkPolicy::by_name("email-linked")->channel == Channel::kEmail);
+  CHECK(LinkPolicy::by_name("sms").code() == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("policy: invalid settings are refused with kInvalidConfig", "[policy]") {
+  LinkPolicy p = LinkPolicy::phone_linked();
+  p.max_accounts_per_identifier = 0;
+  CHECK(p.validate().code() == ErrorCode::kInvalidConfig);
+  p = LinkPolicy::phone_linked();
+  p.allowed_regions = {"pk"};
+  CHECK(p.validate().code() == ErrorCode::kInvalidConfig);
+  p = LinkPolicy::phone_linked();
+  p.allowed_phone_types = PhoneTypeSet();
+  CHECK(p.validate().code() == ErrorCode::kInvalidConfig);
+  Fixture f;
+  CHECK(Registry::create(p, f.ring, f.store, f.clock).code() == ErrorCode::kInvalidConfig);
+}
+
+TEST_CASE("link: a verified number binds an account, and find returns it for any spelling",
+          "[registry]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::phone_linked());
+  REQUIRE(registry.link("acct-1", f.verify(pk_mobile())).is_ok());
+  auto found = registry.find(PhoneNumber::parse("0300-1234567", "PK").value());
+  REQUIRE(found.is_ok());
+  CHECK(*found == std::vector<std::string>{"acct-1"});
+  CHECK(registry.find(PhoneNumber::parse("+92 301 7654321").value())->empty());
+}
+
+TEST_CASE("link: a number already bound is refused with kAlreadyBound, store unchanged",
+          "[registry]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::phone_linked());
+  REQUIRE(registry.link("acct-1", f.verify(pk_mobile())).is_ok());
+  CHECK(registry.link("acct-2", f.verify(pk_mobile())).code() == ErrorCode::kAlreadyBound);
+  CHECK(*registry.find(pk_mobile()) == std::vector<std::string>{"acct-1"});
+}
+
+TEST_CASE("link: a policy allowing two accounts per identifier binds two, then refuses",
+          "[registry]") {
+  Fixture f;
+  LinkPolicy policy = LinkPolicy::email_linked();
+  policy.max_accounts_per_identifier = 2;
+  Registry registry = f.registry(policy);
+  REQUIRE(registry.link("acct-1", f.verify(alice())).is_ok());
+  f.clock.advance(1s);
+  REQUIRE(registry.link("acct-2", f.verify(alice())).is_ok());
+  CHECK(registry.link("acct-3", f.verify(alice())).code() == ErrorCode::kAlreadyBound);
+  CHECK(*registry.find(alice()) == std::vector<std::string>{"acct-1", "acct-2"});
+}
+
+TEST_CASE("link: the wrong channel is kWrongChannel, distinct from already-bound", "[registry]") {
+  Fixture f;
+  Registry phone_linked = f.registry(LinkPolicy::phone_linked());
+  Registry email_linked = f.registry(LinkPolicy::email_linked());
+  CHECK(phone_linked.link("acct-1", f.verify(alice())).code() == ErrorCode::kWrongChannel);
+  CHECK(email_linked.link("acct-1", f.verify(pk_mobile())).code() == ErrorCode::kWrongChannel);
+  CHECK(phone_linked.find(alice())->empty());
+  CHECK(email_linked.find(pk_mobile())->empty());
+}
+
+TEST_CASE("link: only signup and change-identifier verifications may link", "[registry][purpose]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::email_linked());
+  CHECK(registry.link("acct-1", f.verify(alice(), Purpose::kLogin)).code() ==
+        ErrorCode::kWrongPurpose);
+  CHECK(registry.link("acct-1", f.verify(alice(), Purpose::kRecovery)).code() ==
+        ErrorCode::kWrongPurpose);
+  CHECK(registry.find(alice())->empty());
+  CHECK(registry.link("acct-1", f.verify(alice(), Purpose::kChangeIdentifier)).is_ok());
+}
+
+TEST_CASE("link: number types and regions outside the policy are refused", "[registry]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::phone_linked());
+  auto toll_free = PhoneNumber::parse("+1 800 253 0000", "", PhoneTypeSet::all()).value();
+  CHECK(registry.link("acct-1", f.verify(toll_free)).code() == ErrorCode::kPhoneTypeNotAllowed);
+
+  LinkPolicy gb_only = LinkPolicy::phone_linked();
+  gb_only.allowed_regions = {"GB"};
+  Registry gb = f.registry(gb_only);
+  CHECK(gb.link("acct-1", f.verify(pk_mobile())).code() == ErrorCode::kRegionNotAllowed);
+  CHECK(gb.find(pk_mobile())->empty());
+  auto uk = PhoneNumber::parse("+44 7400 123456").value();
+  CHECK(gb.link("acct-1", f.verify(uk)).is_ok());
+}
+
+TEST_CASE("link: an account holds one binding per channel (kAccountHasBinding)", "[registry]") {
+  Fixture f;
+  Registry phones = f.registry(LinkPolicy::phone_linked());
+  Registry emails = f.registry(LinkPolicy::email_linked());
+  REQUIRE(phones.link("acct-1", f.verify(pk_mobile())).is_ok());
+  auto other = PhoneNumber::parse("+92 301 7654321").value();
+  CHECK(phones.link("acct-1", f.verify(other)).code() == ErrorCode::kAccountHasBinding);
+  CHECK(phones.find(other)->empty());
+  CHECK(emails.link("acct-1", f.verify(alice())).is_ok());
+}
+
+TEST_CASE("link: invalid account ids are refused and nothing is stored",
+          "[registry][bad-input]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::email_linked());
+  for (const std::string& bad : {std::string(), std::string("has space"), std::string(129, 'a'),
+                                 std::string("tab\t"), std::string("caf\xc3\xa9")}) {
+    CHECK(registry.link(bad, f.verify(alice())).code() == ErrorCode::kInvalidAccountId);
+  }
+  CHECK(registry.find(alice())->empty());
+  CHECK(registry.link(std::string(128, 'a'), f.verify(alice())).is_ok());
+  CHECK(registry.unlink("").code() == ErrorCode::kInvalidAccountId);
+}
+
+TEST_CASE("unlink: removes the account's bindings, freeing the identifier", "[registry]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::phone_linked());
+  REQUIRE(registry.link("acct-1", f.verify(pk_mobile())).is_ok());
+  CHECK(*registry.unlink("acct-1") == 1);
+  CHECK(registry.find(pk_mobile())->empty());
+  CHECK(*registry.unlink("acct-1") == 0);
+  CHECK(registry.link("acct-2", f.verify(pk_mobile())).is_ok());
+}
+
+TEST_CASE("registry: a store that is down is kUnavailable and changes nothing", "[registry]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::email_linked());
+  VerifiedIdentifier v = f.verify(alice());
+  f.store.down = true;
+  CHECK(registry.link("acct-1", std::move(v)).code() == ErrorCode::kUnavailable);
+  CHECK(registry.find(alice()).code() == ErrorCode::kUnavailable);
+  f.store.down = false;
+  CHECK(registry.find(alice())->empty());
+}
+
+TEST_CASE("find: under provider canonicalization, Gmail spellings of one mailbox match",
+          "[registry][email]") {
+  Fixture f;
+  LinkPolicy policy = LinkPolicy::email_linked();
+  policy.email_options.provider_canonicalization = true;
+  Registry registry = f.registry(policy);
+  auto parse = [&](const char* text) {
+    return EmailAddress::parse(text, policy.email_options).value();
+  };
+  REQUIRE(registry.link("acct-1", f.verify(parse("john.doe@gmail.com"))).is_ok());
+  CHECK(*registry.find(EmailAddress::parse("John.Doe+shop@googlemail.com").value()) ==
+        std::vector<std::string>{"acct-1"});
+  CHECK(registry.link("acct-2", f.verify(parse("johndoe+x@gmail.com"))).code() ==
+        ErrorCode::kAlreadyBound);
+}
