@@ -436,3 +436,25 @@ TEST_CASE("check: a weak 4-digit configuration sends and verifies 4-digit codes"
   CHECK(f.verifier.check(c.id, "123456").code() == ErrorCode::kInvalidCode);
   CHECK(f.check(c.id, f.sender.last_code()).outcome == CheckOutcome::kVerified);
 }
+
+TEST_CASE("codes: every allowed length, 4 to 10 digits, is sent and verifies", "[verifier]") {
+  for (int length = VerifierConfig::kMinCodeLength; length <= VerifierConfig::kMaxCodeLength;
+       ++length) {
+    VerifierConfig config;
+    config.code_length = length;
+    config.allow_weak_codes = true;
+    config.max_sends_per_hour = 1000;
+    Fixture f(config);
+    std::array<int, 10> leading{};
+    for (int i = 0; i < 200; ++i) {
+      Challenge c = f.start(email("a@example.com"));
+      const std::string code = f.sender.last_code();
+      REQUIRE(code.size() == static_cast<std::size_t>(length));
+      for (char d : code) REQUIRE((d >= '0' && d <= '9'));
+      ++leading[code[0] - '0'];
+      if (i % 20 == 0) CHECK(f.check(c.id, code).outcome == CheckOutcome::kVerified);
+    }
+    // The leading digit is as random as the others (a 10-digit code is drawn in two halves).
+    for (int count : leading) CHECK(count > 0);
+  }
+}
