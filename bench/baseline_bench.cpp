@@ -1,5 +1,6 @@
 // Baselines measured in the same run, so figures can be read as ratios on a noisy machine:
-// - the code-tag PRF alone (keyed BLAKE2b-128 of 42 bytes): the floor under check();
+// - the code-tag PRF alone (SipHash-2-4-128 of 42 bytes): the floor under check(); and keyed
+//   BLAKE2b-128 of the same input, the PRF it replaced (see src/internal/code_tag.hpp);
 // - HMAC-SHA256 through a pre-keyed OpenSSL EVP_MAC context, the alternative the design allows
 //   for blind indexes (kept out of the library: it needs a context per thread);
 // - unkeyed SHA-256, what a naive "hashed phone number" design costs an attacker per guess.

@@ -33,6 +33,8 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kRegionNotAllowed: return "region_not_allowed";
     case ErrorCode::kWrongPurpose: return "wrong_purpose";
     case ErrorCode::kAccountHasBinding: return "account_has_binding";
+    case ErrorCode::kEmailFormMismatch: return "email_form_mismatch";
+    case ErrorCode::kVerificationSpent: return "verification_spent";
     case ErrorCode::kKeyFileInsecure: return "key_file_insecure";
     case ErrorCode::kKeyFileMalformed: return "key_file_malformed";
     case ErrorCode::kKeyUnavailable: return "key_unavailable";

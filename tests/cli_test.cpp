@@ -599,3 +599,35 @@ TEST_CASE("demo: with --json and --db it prints one summary object and keeps the
   CHECK(again.exit_code == 2);  // the demo wants a fresh database
   CHECK(error_code_of(again) == "invalid_argument");
 }
+
+TEST_CASE("check: a login code checked as a signup code exits 1 and is charged", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started login = start(dir, kEmail, "login");
+  const Run as_signup = run_cli(dir.path(), {"check", "--json", "--challenge", login.challenge,
+                                             "--code", login.code, "--purpose", "signup"});
+  CHECK(as_signup.exit_code == 1);
+  CHECK(json_of(as_signup)["outcome"] == "wrong_code");
+  CHECK(json_of(as_signup)["attempts_left"] == 4);
+  const Run as_login = run_cli(dir.path(), {"check", "--json", "--challenge", login.challenge,
+                                            "--code", login.code, "--purpose", "login"});
+  CHECK(as_login.exit_code == 0);
+  CHECK(json_of(as_login)["purpose"] == "login");
+}
+
+TEST_CASE("check, link and find: a missing database is exit 4 and is not created", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const std::string id(32, 'a');
+  const std::vector<std::vector<std::string>> commands = {
+      {"check", "--json", "--challenge", id, "--code", "123456"},
+      {"link", "--json", "--account", "acct-1", "--challenge", id, "--code", "123456"},
+      {"find", "--json", "--email", "alice@example.com"}};
+  for (const auto& args : commands) {
+    const Run run = run_cli(dir.path(), args);
+    INFO(args[0]);
+    CHECK(run.exit_code == 4);
+    CHECK(error_code_of(run) == "unavailable");
+    CHECK_FALSE(fs::exists(dir / "veribind.db"));
+  }
+}

@@ -51,15 +51,15 @@ TEST_CASE("no plaintext at rest: a full flow on SQLite leaves no number, address
     const std::string code1 = sender.last_code();
     std::string wrong = code1;
     wrong[5] = wrong[5] == '0' ? '1' : '0';
-    CHECK(verifier.check(c1.id, wrong)->outcome == CheckOutcome::kWrongCode);
-    auto r1 = verifier.check(c1.id, code1).value();
+    CHECK(verifier.check(c1.id, wrong, Purpose::kSignup)->outcome == CheckOutcome::kWrongCode);
+    auto r1 = verifier.check(c1.id, code1, Purpose::kSignup).value();
     REQUIRE(r1.outcome == CheckOutcome::kVerified);
     REQUIRE(phones.link("acct-phone", std::move(*r1.verified)).is_ok());
 
     // An email-linked signup.
     auto email = EmailAddress::parse("Alice.Liddell@Example.COM").value();
     Challenge c2 = verifier.start(email, Purpose::kSignup).value();
-    auto r2 = verifier.check(c2.id, sender.last_code()).value();
+    auto r2 = verifier.check(c2.id, sender.last_code(), Purpose::kSignup).value();
     REQUIRE(r2.outcome == CheckOutcome::kVerified);
     REQUIRE(emails.link("acct-email", std::move(*r2.verified)).is_ok());
 

@@ -31,7 +31,7 @@ struct Fixture {
   }
   VerifiedIdentifier verify(const Identifier& id, Purpose purpose = Purpose::kSignup) {
     Challenge c = verifier.start(id, purpose).value();
-    CheckResult r = verifier.check(c.id, sender.last_code()).value();
+    CheckResult r = verifier.check(c.id, sender.last_code(), purpose).value();
     REQUIRE(r.outcome == CheckOutcome::kVerified);
     return std::move(*r.verified);
   }
@@ -207,4 +207,46 @@ TEST_CASE("find: under provider canonicalization, Gmail spellings of one mailbox
         std::vector<std::string>{"acct-1"});
   CHECK(registry.link("acct-2", f.verify(parse("johndoe+x@gmail.com"))).code() ==
         ErrorCode::kAlreadyBound);
+}
+
+TEST_CASE("link: a verification links once; a spent proof is kVerificationSpent", "[registry]") {
+  Fixture f;
+  LinkPolicy roomy = LinkPolicy::phone_linked();
+  roomy.max_accounts_per_identifier = 5;  // so that only the proof can refuse the second link
+  Registry registry = f.registry(roomy);
+  VerifiedIdentifier proof = f.verify(pk_mobile());
+  CHECK_FALSE(proof.spent());
+  REQUIRE(registry.link("acct-1", std::move(proof)).is_ok());
+  CHECK(proof.spent());  // NOLINT(bugprone-use-after-move): being spent is the contract
+  CHECK(registry.link("acct-2", std::move(proof)).code() == ErrorCode::kVerificationSpent);
+  CHECK(*registry.find(pk_mobile()) == std::vector<std::string>{"acct-1"});
+
+  // A refused link spends the proof too: retrying needs a new verification.
+  VerifiedIdentifier login = f.verify(pk_mobile(), Purpose::kLogin);
+  CHECK(registry.link("acct-3", std::move(login)).code() == ErrorCode::kWrongPurpose);
+  CHECK(registry.link("acct-3", std::move(login)).code() == ErrorCode::kVerificationSpent);
+}
+
+TEST_CASE("link: an email must be parsed with the policy's email options (no bypass of "
+          "provider canonicalization)",
+          "[registry][email]") {
+  Fixture f;
+  LinkPolicy canonical = LinkPolicy::email_linked();
+  canonical.email_options.provider_canonicalization = true;
+  Registry merging = f.registry(canonical);
+  Registry plain = f.registry(LinkPolicy::email_linked());
+
+  // The backend forgot the policy's options: "john.doe@gmail.com" as typed would be a second
+  // account for johndoe@gmail.com. Refused, and nothing stored.
+  auto as_typed = EmailAddress::parse("john.doe@gmail.com").value();
+  CHECK(merging.link("acct-1", f.verify(as_typed)).code() == ErrorCode::kEmailFormMismatch);
+  CHECK(merging.find(as_typed)->empty());
+
+  // The other way round: a canonicalized address offered to a policy without canonicalization.
+  auto merged = EmailAddress::parse("john.doe+x@gmail.com", canonical.email_options).value();
+  CHECK(plain.link("acct-1", f.verify(merged)).code() == ErrorCode::kEmailFormMismatch);
+  CHECK(plain.find(merged).code() == ErrorCode::kEmailFormMismatch);
+
+  REQUIRE(merging.link("acct-1", f.verify(merged)).is_ok());
+  CHECK(*merging.find(as_typed) == std::vector<std::string>{"acct-1"});
 }

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <cstdlib>
+#include <filesystem>
 #include <atomic>
+#include <latch>
 #include <set>
 #include <string>
 #include <thread>
@@ -11,6 +14,7 @@
 #include "fakes/fake_clock.hpp"
 #include "fakes/keys.hpp"
 #include "fakes/recording_sender.hpp"
+#include "veribind/sqlite_store.hpp"
 #include "veribind/verifier.hpp"
 
 using namespace veribind;
@@ -38,8 +42,9 @@ struct Fixture {
     REQUIRE(c.is_ok());
     return std::move(c).value();
   }
-  CheckResult check(const std::string& id, const std::string& code) {
-    auto r = verifier.check(id, code);
+  CheckResult check(const std::string& id, const std::string& code,
+                    Purpose purpose = Purpose::kSignup) {
+    auto r = verifier.check(id, code, purpose);
     REQUIRE(r.is_ok());
     return std::move(r).value();
   }
@@ -236,25 +241,47 @@ TEST_CASE("check: a code from one challenge never verifies another", "[verifier]
   CHECK(f.check(b.id, code_b).outcome == CheckOutcome::kVerified);
 }
 
-TEST_CASE("check: a verification carries its purpose, and the tag binds the purpose",
-          "[verifier][purpose]") {
+TEST_CASE("check: a verification carries the purpose it was checked for", "[verifier][purpose]") {
   Fixture f;
   for (Purpose p : {Purpose::kSignup, Purpose::kLogin, Purpose::kRecovery,
                     Purpose::kChangeIdentifier}) {
     Challenge c = f.start(email("p" + std::to_string(static_cast<int>(p)) + "@example.com"), p);
     CHECK(c.purpose == p);
-    CheckResult r = f.check(c.id, f.sender.last_code());
+    CheckResult r = f.check(c.id, f.sender.last_code(), p);
     REQUIRE(r.outcome == CheckOutcome::kVerified);
     CHECK(r.verified->purpose() == p);
   }
-  // A stored challenge whose purpose were changed (say, by someone with write access to the
-  // store) no longer matches its tag: the code does not carry over to another purpose.
+}
+
+TEST_CASE("check: a code sent for one purpose never verifies another, and the try is charged",
+          "[verifier][purpose]") {
+  Fixture f;
+  Challenge login = f.start(email("a@example.com"), Purpose::kLogin);
+  const std::string code = f.sender.last_code();
+  for (Purpose other : {Purpose::kSignup, Purpose::kRecovery, Purpose::kChangeIdentifier}) {
+    CHECK(f.check(login.id, code, other).outcome == CheckOutcome::kWrongCode);
+  }
+  CHECK(f.stored(login.id).attempts == 3);
+  CHECK(f.check(login.id, code, Purpose::kLogin).outcome == CheckOutcome::kVerified);
+  CHECK(f.verifier.check(login.id, code, static_cast<Purpose>(9)).code() ==
+        ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("check: the tag, not the stored purpose field, decides the purpose",
+          "[verifier][purpose]") {
+  // Someone with write access to the store relabels a login challenge as recovery: the code still
+  // verifies only a login.
+  Fixture f;
   Challenge login = f.start(email("q@example.com"), Purpose::kLogin);
   ChallengeRecord record = f.stored(login.id);
   record.purpose = Purpose::kRecovery;
   REQUIRE(f.store.consume_challenge(record.id).value());
   REQUIRE(f.store.create_challenge(record).is_ok());
-  CHECK(f.check(login.id, f.sender.last_code()).outcome == CheckOutcome::kWrongCode);
+  CHECK(f.check(login.id, f.sender.last_code(), Purpose::kRecovery).outcome ==
+        CheckOutcome::kWrongCode);
+  CheckResult r = f.check(login.id, f.sender.last_code(), Purpose::kLogin);
+  REQUIRE(r.outcome == CheckOutcome::kVerified);
+  CHECK(r.verified->purpose() == Purpose::kLogin);
 }
 
 TEST_CASE("check: malformed codes and ids are input errors that charge nothing",
@@ -262,12 +289,12 @@ TEST_CASE("check: malformed codes and ids are input errors that charge nothing",
   Fixture f;
   Challenge c = f.start(email("a@example.com"));
   for (const char* bad : {"", "12345", "1234567", "12345a", "12 345", "１２３４５６"}) {
-    auto r = f.verifier.check(c.id, bad);
+    auto r = f.verifier.check(c.id, bad, Purpose::kSignup);
     CHECK(r.code() == ErrorCode::kInvalidCode);
   }
   for (const char* bad : {"", "zz", "0123456789abcdef0123456789abcdeg",
                           "0123456789abcdef0123456789abcdef0"}) {
-    CHECK(f.verifier.check(bad, "123456").code() == ErrorCode::kInvalidChallengeId);
+    CHECK(f.verifier.check(bad, "123456", Purpose::kSignup).code() == ErrorCode::kInvalidChallengeId);
   }
   CHECK(f.stored(c.id).attempts == 0);
   CHECK(f.check(c.id, f.sender.last_code()).outcome == CheckOutcome::kVerified);
@@ -288,18 +315,22 @@ TEST_CASE("check: two threads racing wrong codes never get more than max_checks 
     const std::string wrong = other_code(code);
     std::atomic<int> wrong_answers{0};
     std::atomic<int> locked_answers{0};
+    std::atomic<int> errors{0};
+    std::latch go(2);  // both threads start guessing together
     auto hammer = [&] {
+      go.arrive_and_wait();
       for (int i = 0; i < 50; ++i) {
-        auto r = f.verifier.check(c.id, wrong);
-        REQUIRE(r.is_ok());
-        if (r->outcome == CheckOutcome::kWrongCode) ++wrong_answers;
-        if (r->outcome == CheckOutcome::kLocked) ++locked_answers;
+        auto r = f.verifier.check(c.id, wrong, Purpose::kSignup);
+        if (!r) ++errors;  // Catch2 assertions are not thread-safe: count, assert after join
+        else if (r->outcome == CheckOutcome::kWrongCode) ++wrong_answers;
+        else if (r->outcome == CheckOutcome::kLocked) ++locked_answers;
       }
     };
     std::thread t1(hammer);
     std::thread t2(hammer);
     t1.join();
     t2.join();
+    CHECK(errors == 0);
     CHECK(wrong_answers == 5);
     CHECK(locked_answers == 95);
     CHECK(f.stored(c.id).attempts == 5);
@@ -314,8 +345,10 @@ TEST_CASE("check: two threads racing the right code verify exactly once", "[veri
     Challenge c = f.start(email("race@example.com"));
     const std::string code = f.sender.last_code();
     std::atomic<int> verified{0};
+    std::latch go(2);
     auto attempt = [&] {
-      auto r = f.verifier.check(c.id, code);
+      go.arrive_and_wait();
+      auto r = f.verifier.check(c.id, code, Purpose::kSignup);
       if (r && r->outcome == CheckOutcome::kVerified) ++verified;
     };
     std::thread t1(attempt);
@@ -413,9 +446,9 @@ TEST_CASE("start and check: a store that is down is kUnavailable and nothing is 
   store.down = true;
   CHECK(v.start(email("a@example.com"), Purpose::kSignup).code() == ErrorCode::kUnavailable);
   CHECK(sender.count() == 1);
-  CHECK(v.check(c.id, sender.last_code()).code() == ErrorCode::kUnavailable);
+  CHECK(v.check(c.id, sender.last_code(), Purpose::kSignup).code() == ErrorCode::kUnavailable);
   store.down = false;
-  CHECK(v.check(c.id, sender.last_code())->outcome == CheckOutcome::kVerified);
+  CHECK(v.check(c.id, sender.last_code(), Purpose::kSignup)->outcome == CheckOutcome::kVerified);
 }
 
 TEST_CASE("public_answer: every refusal looks the same to the end user", "[verifier]") {
@@ -433,7 +466,7 @@ TEST_CASE("check: a weak 4-digit configuration sends and verifies 4-digit codes"
   Fixture f(config);
   Challenge c = f.start(email("a@example.com"));
   CHECK(f.sender.last_code().size() == 4);
-  CHECK(f.verifier.check(c.id, "123456").code() == ErrorCode::kInvalidCode);
+  CHECK(f.verifier.check(c.id, "123456", Purpose::kSignup).code() == ErrorCode::kInvalidCode);
   CHECK(f.check(c.id, f.sender.last_code()).outcome == CheckOutcome::kVerified);
 }
 
@@ -457,4 +490,75 @@ TEST_CASE("codes: every allowed length, 4 to 10 digits, is sent and verifies", "
     // The leading digit is as random as the others (a 10-digit code is drawn in two halves).
     for (int count : leading) CHECK(count > 0);
   }
+}
+
+TEST_CASE("resend: counts against the per-identifier send budget", "[verifier][resend]") {
+  Fixture f;
+  Identifier id = email("a@example.com");
+  Challenge c = f.start(id);
+  for (int i = 0; i < 4; ++i) {
+    f.clock.advance(30s);
+    REQUIRE(f.verifier.resend(c.id, id).is_ok());
+  }
+  f.clock.advance(30s);
+  CHECK(f.verifier.resend(c.id, id).code() == ErrorCode::kRateLimited);
+  CHECK(f.sender.count() == 5);
+}
+
+TEST_CASE("resend: a locked challenge is not revived", "[verifier][resend]") {
+  Fixture f;
+  Identifier id = email("a@example.com");
+  Challenge c = f.start(id);
+  const std::string wrong = other_code(f.sender.last_code());
+  for (int i = 0; i < 5; ++i) (void)f.check(c.id, wrong);
+  f.clock.advance(30s);
+  CHECK(f.verifier.resend(c.id, id).code() == ErrorCode::kChallengeNotFound);
+  CHECK(f.sender.count() == 1);
+}
+
+TEST_CASE("resend: a failing sender leaves neither the old nor the new code usable",
+          "[verifier][resend][delivery]") {
+  KeyRing ring = veribind::testing::random_ring();
+  MemoryStore store;
+  RecordingSender good;
+  veribind::testing::FailingSender bad;
+  FakeClock clock;
+  Verifier sending = Verifier::create({}, ring, store, good, clock).value();
+  Verifier failing = Verifier::create({}, ring, store, bad, clock).value();
+  Identifier id = email("a@example.com");
+  Challenge c = sending.start(id, Purpose::kSignup).value();
+  clock.advance(30s);
+  CHECK(failing.resend(c.id, id).code() == ErrorCode::kDeliveryFailed);
+  CHECK(store.challenge_count() == 0);
+  CHECK(sending.check(c.id, good.last_code(), Purpose::kSignup)->outcome ==
+        CheckOutcome::kUnknown);
+}
+
+TEST_CASE("flow on SQLite: start, wrong code, resend, right code, reuse refused",
+          "[verifier][sqlite]") {
+  char tmpl[] = "/tmp/veribind-verifier-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  {
+    auto store = SqliteStore::open(dir + "/v.db");
+    REQUIRE(store.is_ok());
+    KeyRing ring = veribind::testing::random_ring();
+    RecordingSender sender;
+    FakeClock clock;
+    Verifier v = Verifier::create({}, ring, **store, sender, clock).value();
+    Identifier id = PhoneNumber::parse("+92 300 1234567").value();
+    Challenge c = v.start(id, Purpose::kSignup).value();
+    const std::string first = sender.last_code();
+    CHECK(v.check(c.id, other_code(first), Purpose::kSignup)->attempts_left == 4);
+    clock.advance(30s);
+    REQUIRE(v.resend(c.id, id).is_ok());
+    const std::string second = sender.last_code();
+    if (first != second) {
+      CHECK(v.check(c.id, first, Purpose::kSignup)->outcome == CheckOutcome::kWrongCode);
+    }
+    CheckResult r = v.check(c.id, second, Purpose::kSignup).value();
+    CHECK(r.outcome == CheckOutcome::kVerified);
+    CHECK(r.verified->region() == "PK");
+    CHECK(v.check(c.id, second, Purpose::kSignup)->outcome == CheckOutcome::kUnknown);
+  }
+  std::filesystem::remove_all(dir);
 }

@@ -74,12 +74,14 @@ struct StartOptions {
 struct CheckOptions {
   std::string challenge;
   std::string code;
+  std::string purpose = "signup";
 };
 struct LinkOptions {
   std::string account;
   std::string challenge;
   std::string code;
   std::string policy = "phone-linked";
+  std::string purpose = "signup";
 };
 struct DemoOptions {
   bool keep = false;

@@ -39,6 +39,15 @@ Status validate_check_input(std::string_view challenge, std::string_view code) {
   return Status::ok();
 }
 
+Result<Purpose> parse_purpose(const std::string& name) {
+  const std::optional<Purpose> purpose = purpose_from_name(name);
+  if (!purpose) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "--purpose: expected signup, login, recovery or change-identifier");
+  }
+  return *purpose;
+}
+
 // Registry::link() validates the account id too, but only after check() has consumed the
 // challenge; checking first keeps a typo in --account from burning a good code.
 Status validate_account_id(std::string_view account) {
@@ -48,7 +57,15 @@ Status validate_account_id(std::string_view account) {
   return Status::ok();
 }
 
-Result<std::unique_ptr<SqliteStore>> open_store(const std::string& path) {
+enum class Create : bool { kNo, kYes };
+
+// Only `start` creates the database: a check, link or find against a missing one has nothing to
+// read, and creating an empty file there would hide a wrong --db.
+Result<std::unique_ptr<SqliteStore>> open_store(const std::string& path, Create create) {
+  if (create == Create::kNo && !std::filesystem::exists(path)) {
+    return Status(ErrorCode::kUnavailable,
+                  "no database at " + path + " (veribind start creates it; or pass --db)");
+  }
   auto store = SqliteStore::open(path);
   if (!store) return Status(store.code(), "database " + path + ": " + store.status().message());
   return store;
@@ -144,11 +161,8 @@ int run_normalize(const CommonOptions& common, const IdentifierOptions& options)
 
 int run_start(const CommonOptions& common, const StartOptions& options) {
   const Output out(common.json);
-  const std::optional<Purpose> purpose = purpose_from_name(options.purpose);
-  if (!purpose) {
-    return out.error(ErrorCode::kInvalidArgument,
-                     "--purpose: expected signup, login, recovery or change-identifier");
-  }
+  const auto purpose = parse_purpose(options.purpose);
+  if (!purpose) return out.error(purpose.status());
   const VerifierConfig config;
   auto identifier = parse_identifier(options.identifier);
   if (!identifier) return out.error(identifier.status());
@@ -162,7 +176,7 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
   }
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_store(common.db);
+  auto store = open_store(common.db, Create::kYes);
   if (!store) return out.error(store.status());
 
   const SystemClock clock;
@@ -195,16 +209,18 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
 int run_check(const CommonOptions& common, const CheckOptions& options) {
   const Output out(common.json);
   if (Status s = validate_check_input(options.challenge, options.code); !s) return out.error(s);
+  const auto purpose = parse_purpose(options.purpose);
+  if (!purpose) return out.error(purpose.status());
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_store(common.db);
+  auto store = open_store(common.db, Create::kNo);
   if (!store) return out.error(store.status());
 
   const SystemClock clock;
   ConsoleSender unused_sender(std::cerr);  // check() never sends
   auto verifier = Verifier::create(VerifierConfig{}, *ring, **store, unused_sender, clock);
   if (!verifier) return out.error(verifier.status());
-  auto result = verifier->check(options.challenge, options.code);
+  auto result = verifier->check(options.challenge, options.code, *purpose);
   if (!result) return out.error(result.status());
   if (result->outcome != CheckOutcome::kVerified) return report_not_verified(out, *result);
 
@@ -228,9 +244,15 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
   auto policy = LinkPolicy::by_name(options.policy);
   if (!policy) return out.error(policy.code(), "--policy: " + policy.status().message());
   if (Status s = validate_check_input(options.challenge, options.code); !s) return out.error(s);
+  const auto purpose = parse_purpose(options.purpose);
+  if (!purpose) return out.error(purpose.status());
+  if (*purpose != Purpose::kSignup && *purpose != Purpose::kChangeIdentifier) {
+    return out.error(ErrorCode::kInvalidArgument,
+                     "--purpose: only signup and change-identifier codes can link an account");
+  }
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_store(common.db);
+  auto store = open_store(common.db, Create::kNo);
   if (!store) return out.error(store.status());
 
   const SystemClock clock;
@@ -240,7 +262,7 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
   auto registry = Registry::create(std::move(policy).value(), *ring, **store, clock);
   if (!registry) return out.error(registry.status());
 
-  auto result = verifier->check(options.challenge, options.code);
+  auto result = verifier->check(options.challenge, options.code, *purpose);
   if (!result) return out.error(result.status());
   if (result->outcome != CheckOutcome::kVerified) return report_not_verified(out, *result);
   const BlindIndex index = result->verified->index();
@@ -274,7 +296,7 @@ int run_find(const CommonOptions& common, const IdentifierOptions& options) {
                                                                : LinkPolicy::email_linked();
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_store(common.db);
+  auto store = open_store(common.db, Create::kNo);
   if (!store) return out.error(store.status());
 
   const SystemClock clock;

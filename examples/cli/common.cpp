@@ -45,6 +45,8 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kRegionNotAllowed:
     case ErrorCode::kWrongPurpose:
     case ErrorCode::kAccountHasBinding:
+    case ErrorCode::kEmailFormMismatch:
+    case ErrorCode::kVerificationSpent:
       return kExitPolicy;
     case ErrorCode::kKeyFileInsecure:
     case ErrorCode::kKeyFileMalformed:

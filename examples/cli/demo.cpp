@@ -213,8 +213,9 @@ Result<Sent> send_code(Context& ctx, const Identifier& identifier, Purpose purpo
   return Sent{std::move(challenge).value(), ctx.sender.last_code()};
 }
 
-Result<CheckResult> check_code(Context& ctx, const std::string& id, const std::string& code) {
-  auto result = ctx.verifier.check(id, code);
+// Checks for the purpose the code was sent for, as the handler of that purpose would.
+Result<CheckResult> check_code(Context& ctx, const Challenge& challenge, const std::string& code) {
+  auto result = ctx.verifier.check(challenge.id, code, challenge.purpose);
   if (!result) return result.status();
   ctx.out << "   check       code " << code << " -> " << check_outcome_name(result->outcome);
   if (result->outcome == CheckOutcome::kWrongCode) {
@@ -236,7 +237,7 @@ Result<ErrorCode> signup(Context& ctx, int step, const Identifier& identifier, R
   auto sent = send_code(ctx, identifier, Purpose::kSignup);
   if (!sent) return sent.status();
   if (sent_out != nullptr) *sent_out = *sent;
-  auto result = check_code(ctx, sent->challenge.id, sent->code);
+  auto result = check_code(ctx, sent->challenge, sent->code);
   if (!result) return result.status();
   if (result->outcome != CheckOutcome::kVerified) return unexpected(step, "the code was refused");
   *index_hex = result->verified->index().hex();
@@ -294,7 +295,7 @@ Status step_wrong_code(Context& ctx) {
   if (!sent) return sent.status();
   std::string wrong = sent->code;
   wrong[0] = wrong[0] == '9' ? '0' : static_cast<char>(wrong[0] + 1);
-  auto result = check_code(ctx, sent->challenge.id, wrong);
+  auto result = check_code(ctx, sent->challenge, wrong);
   if (!result) return result.status();
   if (result->outcome != CheckOutcome::kWrongCode) return unexpected(3, "a wrong code passed");
   ctx.out
@@ -310,7 +311,7 @@ Status step_reused_code(Context& ctx, const Sent& first) {
   ctx.out << "4. A reused code\n"
           << "   Step 1's code is typed again. A successful check consumed its challenge, so\n"
           << "   the same code cannot verify twice (no replay).\n";
-  auto result = check_code(ctx, first.challenge.id, first.code);
+  auto result = check_code(ctx, first.challenge, first.code);
   if (!result) return result.status();
   if (result->outcome != CheckOutcome::kUnknown) return unexpected(4, "a used code was accepted");
   ctx.steps.push_back(

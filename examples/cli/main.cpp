@@ -83,6 +83,10 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--challenge", check.challenge, "challenge id printed by start")
       ->required();
   check_cmd->add_option("--code", check.code, "the code that was delivered")->required();
+  check_cmd
+      ->add_option("--purpose", check.purpose,
+                   "what the code is for; a code sent for another purpose is a wrong code")
+      ->capture_default_str();
   add_common_options(*check_cmd, common);
 
   CLI::App* link_cmd =
@@ -91,6 +95,8 @@ int main(int argc, char** argv) {
   link_cmd->add_option("--challenge", link.challenge, "challenge id printed by start")->required();
   link_cmd->add_option("--code", link.code, "the code that was delivered")->required();
   link_cmd->add_option("--policy", link.policy, "phone-linked or email-linked")
+      ->capture_default_str();
+  link_cmd->add_option("--purpose", link.purpose, "signup or change-identifier")
       ->capture_default_str();
   add_common_options(*link_cmd, common);
 

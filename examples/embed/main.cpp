@@ -41,7 +41,7 @@ int main() {
   std::cout << "code sent to " << challenge->masked_destination << '\n';
 
   // 2. The user types the code back. Only a verified check yields what link() takes.
-  auto result = verifier->check(challenge->id, sms.last_code);
+  auto result = verifier->check(challenge->id, sms.last_code, vb::Purpose::kSignup);
   if (!result) return fail(result.status());
   if (result->outcome != vb::CheckOutcome::kVerified) return 1;
   if (vb::Status s = registry->link("account-42", std::move(*result->verified)); !s) return fail(s);

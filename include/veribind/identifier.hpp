@@ -96,8 +96,9 @@ class PhoneNumber {
 
   PhoneNumber(const PhoneNumber&) = default;
   PhoneNumber(PhoneNumber&&) noexcept = default;
-  PhoneNumber& operator=(const PhoneNumber&) = default;
-  PhoneNumber& operator=(PhoneNumber&&) noexcept = default;
+  // Assignment wipes the old number before it is overwritten or its buffer freed.
+  PhoneNumber& operator=(const PhoneNumber& other);
+  PhoneNumber& operator=(PhoneNumber&& other) noexcept;
   ~PhoneNumber();
 
  private:
@@ -143,17 +144,23 @@ class EmailAddress {
   [[nodiscard]] std::string_view domain() const noexcept;
   // "a***@example.com"
   [[nodiscard]] std::string masked() const;
+  // True when parsed with EmailOptions::provider_canonicalization (whether or not the domain is
+  // one of the providers it rewrites). A Registry whose policy canonicalizes refuses to link an
+  // address that was not, and vice versa: two forms of one mailbox must never both bind.
+  [[nodiscard]] bool provider_canonical() const noexcept { return provider_canonical_; }
 
   EmailAddress(const EmailAddress&) = default;
   EmailAddress(EmailAddress&&) noexcept = default;
-  EmailAddress& operator=(const EmailAddress&) = default;
-  EmailAddress& operator=(EmailAddress&&) noexcept = default;
+  // Assignment wipes the old address before it is overwritten or its buffer freed.
+  EmailAddress& operator=(const EmailAddress& other);
+  EmailAddress& operator=(EmailAddress&& other) noexcept;
   ~EmailAddress();
 
  private:
   EmailAddress() = default;
   std::string address_;
   std::size_t at_ = 0;  // index of '@' in address_
+  bool provider_canonical_ = false;
 };
 
 // Either kind of identifier; what the verifier and the registry take.

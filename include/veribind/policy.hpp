@@ -6,7 +6,7 @@
 //   number is low-entropy (enumerable if the index key leaks) and tied to a legal identity.
 // - email_linked(): every account is bound to a verified email address. Addresses are free to mint,
 //   so abuse is cheaper; but an address reveals less and cannot be enumerated.
-// Both allow one account per identifier by default. `veribind compare` measures the difference.
+// Both allow one account per identifier by default. SECURITY.md gives the measured difference.
 #pragma once
 
 #include <cstdint>

@@ -15,6 +15,8 @@ enum class Purpose : std::uint8_t {
   kChangeIdentifier = 4,
 };
 
+// True for the four purposes above; false for any other value cast to Purpose.
+[[nodiscard]] bool is_valid_purpose(Purpose purpose) noexcept;
 // "signup", "login", "recovery", "change-identifier".
 [[nodiscard]] std::string_view purpose_name(Purpose purpose) noexcept;
 // The inverse of purpose_name; nullopt for anything else.

@@ -28,15 +28,20 @@ class Registry {
   static Result<Registry> create(LinkPolicy policy, const KeyRing& ring, Store& store,
                                  const Clock& clock);
 
-  // Binds `account_id` to the verified identifier, consuming the proof. Errors, each leaving the
-  // store unchanged: kInvalidAccountId; kWrongChannel (not the policy's channel); kWrongPurpose
-  // (only signup and change-identifier verifications may link); kPhoneTypeNotAllowed;
-  // kRegionNotAllowed; kAlreadyBound (the identifier holds max_accounts_per_identifier accounts);
+  // Binds `account_id` to the verified identifier. The proof is taken by value, so it is spent
+  // whatever the outcome: a refused link needs a new verification. Errors, each leaving the store
+  // unchanged: kInvalidAccountId; kVerificationSpent (a proof that was moved from);
+  // kWrongChannel (not the policy's channel); kWrongPurpose (only signup and change-identifier
+  // verifications may link); kEmailFormMismatch (the email was not parsed with
+  // policy().email_options before start()); kPhoneTypeNotAllowed; kRegionNotAllowed;
+  // kAlreadyBound (the identifier holds max_accounts_per_identifier accounts);
   // kAccountHasBinding (the account is already bound on this channel: unlink first); store errors.
-  Status link(std::string_view account_id, VerifiedIdentifier&& verified);
+  Status link(std::string_view account_id, VerifiedIdentifier verified);
 
-  // Account ids bound to exactly this identifier (empty if none). The identifier is canonicalised
-  // with the policy's email options first. Store errors only.
+  // Account ids bound to exactly this identifier (empty if none). An email is canonicalised with
+  // the policy's email options first, so any spelling the policy merges finds the binding;
+  // kEmailFormMismatch for an email parsed with provider canonicalization when the policy has
+  // none (the typed form is gone). Store errors.
   Result<std::vector<std::string>> find(const Identifier& identifier);
 
   // Removes every binding of the account; returns how many. kInvalidAccountId, store errors.

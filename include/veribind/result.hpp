@@ -48,6 +48,8 @@ enum class ErrorCode : std::uint16_t {
   kRegionNotAllowed = 52,
   kWrongPurpose = 53,  // e.g. a login verification offered to link()
   kAccountHasBinding = 54,
+  kEmailFormMismatch = 55,  // email parsed with other EmailOptions than the policy's
+  kVerificationSpent = 56,  // a VerifiedIdentifier that was already used (moved from)
   // Keys, stores, delivery, system.
   kKeyFileInsecure = 60,   // readable by group or others
   kKeyFileMalformed = 61,  // wrong size or not a key file

@@ -45,6 +45,7 @@ struct ChallengeRecord {
   std::array<char, 2> region{{'Z', 'Z'}};      // ISO 3166 region of a phone; "ZZ" for email
   std::uint8_t attempts = 0;                   // checks charged so far
   std::uint8_t max_attempts = 0;
+  bool provider_canonical = false;  // an email canonicalized with provider rules (EmailOptions)
 
   bool operator==(const ChallengeRecord&) const = default;
 };

@@ -2,7 +2,7 @@
 //
 //   auto verifier = veribind::Verifier::create({}, ring, store, sender, clock);
 //   auto challenge = verifier->start(phone, veribind::Purpose::kSignup);   // code goes to sender
-//   auto result = verifier->check(challenge->id, code_typed_by_user);
+//   auto result = verifier->check(challenge->id, code_typed_by_user, veribind::Purpose::kSignup);
 //   if (result && result->outcome == veribind::CheckOutcome::kVerified) {
 //     registry.link(account_id, std::move(*result->verified));
 //   }
@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "veribind/blind_index.hpp"
 #include "veribind/clock.hpp"
@@ -69,14 +70,21 @@ enum class CheckOutcome : std::uint8_t {
 };
 [[nodiscard]] std::string_view check_outcome_name(CheckOutcome outcome) noexcept;
 
-// Proof that an identifier was verified: made only by a successful Verifier::check(), move-only,
-// carries no plaintext. Registry::link() takes it.
+// Proof that an identifier was verified: made only by a successful Verifier::check(), carries no
+// plaintext, and is spent once used. It cannot be copied; moving it leaves the source spent, so
+// Registry::link(), which takes it by value, accepts each proof once.
 class VerifiedIdentifier {
  public:
-  VerifiedIdentifier(VerifiedIdentifier&&) noexcept = default;
-  VerifiedIdentifier& operator=(VerifiedIdentifier&&) noexcept = default;
+  VerifiedIdentifier(VerifiedIdentifier&& other) noexcept { take(other); }
+  VerifiedIdentifier& operator=(VerifiedIdentifier&& other) noexcept {
+    if (this != &other) take(other);
+    return *this;
+  }
   VerifiedIdentifier(const VerifiedIdentifier&) = delete;
   VerifiedIdentifier& operator=(const VerifiedIdentifier&) = delete;
+
+  // True once moved from: the proof has been handed on (or used) and proves nothing here.
+  [[nodiscard]] bool spent() const noexcept { return spent_; }
 
   [[nodiscard]] Channel channel() const noexcept { return channel_; }
   [[nodiscard]] const BlindIndex& index() const noexcept { return index_; }
@@ -84,16 +92,31 @@ class VerifiedIdentifier {
   [[nodiscard]] PhoneType phone_type() const noexcept { return phone_type_; }
   [[nodiscard]] std::string_view region() const noexcept { return {region_.data(), 2}; }
   [[nodiscard]] Timestamp verified_at() const noexcept { return verified_at_; }
+  // For an email: whether it was parsed with provider canonicalization (see EmailAddress).
+  [[nodiscard]] bool provider_canonical() const noexcept { return provider_canonical_; }
 
  private:
   friend class Verifier;
-  VerifiedIdentifier(const ChallengeRecord& record, Timestamp now);
-  Channel channel_;
+  // `purpose` is the one the check was made for, which the matching tag proves.
+  VerifiedIdentifier(const ChallengeRecord& record, Purpose purpose, Timestamp now);
+  void take(VerifiedIdentifier& other) noexcept {
+    channel_ = other.channel_;
+    index_ = other.index_;
+    purpose_ = other.purpose_;
+    phone_type_ = other.phone_type_;
+    region_ = other.region_;
+    verified_at_ = other.verified_at_;
+    provider_canonical_ = other.provider_canonical_;
+    spent_ = std::exchange(other.spent_, true);
+  }
+  Channel channel_ = Channel::kPhone;
   BlindIndex index_;
-  Purpose purpose_;
-  PhoneType phone_type_;
-  std::array<char, 2> region_;
-  Timestamp verified_at_;
+  Purpose purpose_ = Purpose::kSignup;
+  PhoneType phone_type_ = PhoneType::kUnknown;
+  std::array<char, 2> region_{};
+  Timestamp verified_at_{};
+  bool provider_canonical_ = false;
+  bool spent_ = false;
 };
 
 struct CheckResult {
@@ -115,21 +138,27 @@ class Verifier {
                                  Sender& sender, const Clock& clock);
 
   // Creates a challenge for `identifier` and sends it a new code.
-  // Errors: kPhoneTypeNotAllowed (number type not in sms_phone_types: nothing sent), kRateLimited
+  // Errors: kInvalidArgument (not a Purpose), kPhoneTypeNotAllowed (number type not in sms_phone_types: nothing sent), kRateLimited
   // (max_sends_per_hour reached), kDeliveryFailed/kUnavailable from the sender (the challenge is
   // removed), store errors.
   Result<Challenge> start(const Identifier& identifier, Purpose purpose);
 
   // Sends a new code for a live challenge; the old code stops working; attempts already charged
   // stay charged; the expiry restarts. Errors: kInvalidChallengeId, kChallengeNotFound (unknown,
-  // used or expired), kIdentifierMismatch (not the identifier the challenge was started for),
-  // kResendTooSoon (within resend_cooldown of the last send), kRateLimited, sender errors.
+  // used, expired or locked), kIdentifierMismatch (not the identifier the challenge was started
+  // for), kResendTooSoon (within resend_cooldown of the last send, taken as expires_at - code_ttl:
+  // the cooldown assumes code_ttl has not changed since), kRateLimited, sender errors (the
+  // challenge is then removed: its old code is already void and the new one never arrived).
+  // Two resends racing on one challenge may both send; each counts against max_sends_per_hour.
   Result<Challenge> resend(std::string_view challenge_id, const Identifier& identifier);
 
-  // Checks `code` against the challenge. A code that is not exactly code_length ASCII digits is
-  // kInvalidCode and a malformed id kInvalidChallengeId: neither charges an attempt or changes
-  // anything stored. Otherwise the outcome is in the CheckResult; only store failures are errors.
-  Result<CheckResult> check(std::string_view challenge_id, std::string_view code);
+  // Checks `code` against the challenge, for `purpose`: the purpose the caller is about to act on
+  // (a login handler passes kLogin). The tag covers the purpose, so a code sent for another
+  // purpose is a wrong code (and is charged). A code that is not exactly code_length ASCII digits
+  // is kInvalidCode, an unknown purpose kInvalidArgument, a malformed id kInvalidChallengeId: none
+  // of these charges an attempt or changes anything stored. Otherwise the outcome is in the
+  // CheckResult; only store failures are errors.
+  Result<CheckResult> check(std::string_view challenge_id, std::string_view code, Purpose purpose);
 
   [[nodiscard]] const VerifierConfig& config() const noexcept { return config_; }
 

@@ -28,8 +28,11 @@ Result<Registry> Registry::create(LinkPolicy policy, const KeyRing& ring, Store&
 Registry::Registry(LinkPolicy policy, BlindIndexer indexer, Store& store, const Clock& clock)
     : policy_(std::move(policy)), indexer_(std::move(indexer)), store_(&store), clock_(&clock) {}
 
-Status Registry::link(std::string_view account_id, VerifiedIdentifier&& verified) {
+Status Registry::link(std::string_view account_id, VerifiedIdentifier verified) {
   if (Status s = validate_account_id(account_id); !s) return s;
+  if (verified.spent()) {
+    return {ErrorCode::kVerificationSpent, "this verification was already used"};
+  }
   if (verified.channel() != policy_.channel) {
     return {ErrorCode::kWrongChannel, "the " + policy_.name + " policy binds accounts to " +
                                           std::string(channel_name(policy_.channel)) +
@@ -38,6 +41,11 @@ Status Registry::link(std::string_view account_id, VerifiedIdentifier&& verified
   if (verified.purpose() != Purpose::kSignup && verified.purpose() != Purpose::kChangeIdentifier) {
     return {ErrorCode::kWrongPurpose,
             "only a signup or change-identifier verification can link an account"};
+  }
+  if (verified.channel() == Channel::kEmail &&
+      verified.provider_canonical() != policy_.email_options.provider_canonicalization) {
+    return {ErrorCode::kEmailFormMismatch,
+            "the email was not parsed with this policy's email options before start()"};
   }
   if (verified.channel() == Channel::kPhone) {
     if (!policy_.allowed_phone_types.contains(verified.phone_type())) {
@@ -68,8 +76,14 @@ Status Registry::link(std::string_view account_id, VerifiedIdentifier&& verified
 }
 
 Result<std::vector<std::string>> Registry::find(const Identifier& identifier) {
+  const bool policy_canonical = policy_.email_options.provider_canonicalization;
   if (const EmailAddress* email = identifier.email();
-      email != nullptr && policy_.email_options.provider_canonicalization) {
+      email != nullptr && email->provider_canonical() != policy_canonical) {
+    // Canonicalization can be applied late, but not undone: the typed form is gone.
+    if (!policy_canonical) {
+      return Status(ErrorCode::kEmailFormMismatch,
+                    "the email was parsed with provider canonicalization; this policy has none");
+    }
     auto canonical = EmailAddress::parse(email->canonical(), policy_.email_options);
     if (!canonical) return canonical.status();
     return store_->find_accounts(indexer_.compute(Identifier(std::move(canonical).value())));

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "internal/hex.hpp"
+#include "internal/keyed_hash.hpp"
 
 namespace veribind {
 
@@ -32,19 +33,12 @@ BlindIndex BlindIndexer::compute(const Identifier& identifier) const noexcept {
 BlindIndex BlindIndexer::compute(Channel channel, std::string_view canonical) const noexcept {
   // Keyed BLAKE2b over domain || channel || canonical. The domain string has a fixed length and
   // the channel is one byte, so no two (channel, canonical) pairs share an input.
-  crypto_generichash_state state;
-  const auto key = key_.reveal();
-  crypto_generichash_init(&state, key.data(), key.size(), BlindIndex::kBytes);
-  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(kDomain.data()),
-                            kDomain.size());
-  const auto channel_byte = static_cast<unsigned char>(channel);
-  crypto_generichash_update(&state, &channel_byte, 1);
-  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(canonical.data()),
-                            canonical.size());
+  const auto channel_byte = static_cast<std::uint8_t>(channel);
   BlindIndex index;
   index.key_version = version_;
-  crypto_generichash_final(&state, index.value.data(), index.value.size());
-  sodium_memzero(&state, sizeof state);  // the state holds key-derived material
+  internal::keyed_blake2b(index.value, key_,
+                          {internal::bytes_of(kDomain), {&channel_byte, 1},
+                           internal::bytes_of(canonical)});
   return index;
 }
 

@@ -25,16 +25,6 @@ namespace {
 // for an internationalized domain whose UTF-8 form is longer than its A-label form.
 constexpr std::size_t kMaxInputBytes = 1024;
 
-class WipeOnExit {
- public:
-  explicit WipeOnExit(std::string& s) : s_(s) {}
-  WipeOnExit(const WipeOnExit&) = delete;
-  WipeOnExit& operator=(const WipeOnExit&) = delete;
-  ~WipeOnExit() { internal::wipe(s_); }
-
- private:
-  std::string& s_;
-};
 
 Status syntax(const char* why) { return {ErrorCode::kEmailSyntax, why}; }
 Status invalid_domain(const char* why) { return {ErrorCode::kEmailInvalidDomain, why}; }
@@ -254,7 +244,7 @@ Result<EmailAddress> EmailAddress::parse(std::string_view text, EmailOptions opt
   }
 
   std::string domain;
-  WipeOnExit wipe_domain(domain);
+  internal::WipeOnExit wipe_domain(domain);
   if (Status s = canonical_domain(domain_in, domain); !s.is_ok()) return s;
 
   // Checked after the parts so that each over-long part gets its own, more useful code.
@@ -279,6 +269,7 @@ Result<EmailAddress> EmailAddress::parse(std::string_view text, EmailOptions opt
     }
   }
 
+  out.provider_canonical_ = options.provider_canonicalization;
   out.at_ = out.address_.size();
   out.address_.push_back('@');
   out.address_.append(domain);
@@ -301,6 +292,27 @@ std::string EmailAddress::masked() const {
   out.append("***@");
   out.append(domain());
   return out;
+}
+
+EmailAddress& EmailAddress::operator=(const EmailAddress& other) {
+  if (this != &other) {
+    internal::wipe(address_);  // keeps the capacity: a shorter copy reuses the wiped buffer
+    address_ = other.address_;
+    at_ = other.at_;
+    provider_canonical_ = other.provider_canonical_;
+  }
+  return *this;
+}
+
+EmailAddress& EmailAddress::operator=(EmailAddress&& other) noexcept {
+  if (this != &other) {
+    internal::wipe(address_);
+    address_ = std::move(other.address_);
+    internal::wipe(other.address_);  // a short string's inline buffer keeps its characters
+    at_ = other.at_;
+    provider_canonical_ = other.provider_canonical_;
+  }
+  return *this;
 }
 
 EmailAddress::~EmailAddress() {

@@ -32,16 +32,6 @@ constexpr std::size_t kMinDigitsToRevealTail = 6;
 constexpr std::size_t kRevealedTailDigits = 2;
 
 // Wipes a string on every exit path of the scope that owns it.
-class WipeOnExit {
- public:
-  explicit WipeOnExit(std::string& s) : s_(s) {}
-  WipeOnExit(const WipeOnExit&) = delete;
-  WipeOnExit& operator=(const WipeOnExit&) = delete;
-  ~WipeOnExit() { internal::wipe(s_); }
-
- private:
-  std::string& s_;
-};
 
 // The protobuf holds the number as an integer plus optional strings (extension, raw input,
 // carrier code); Clear() alone would release those strings without zeroing them.
@@ -203,7 +193,7 @@ Result<PhoneNumber> PhoneNumber::parse(std::string_view text, std::string_view d
   }
 
   std::string input(text);
-  WipeOnExit wipe_input(input);
+  internal::WipeOnExit wipe_input(input);
   LibPhoneNumber number;
   ClearOnExit clear_number(number);
 
@@ -228,7 +218,7 @@ Result<PhoneNumber> PhoneNumber::parse(std::string_view text, std::string_view d
   }
 
   std::string nsn;
-  WipeOnExit wipe_nsn(nsn);
+  internal::WipeOnExit wipe_nsn(nsn);
   util.GetNationalSignificantNumber(number, &nsn);
   const std::string cc_digits = std::to_string(number.country_code());
   if (cc_digits.size() + nsn.size() > kMaxE164Digits) return too_long();
@@ -292,6 +282,29 @@ std::string PhoneNumber::masked() const {
   out.append(national.size() - shown, '*');
   out.append(national.substr(national.size() - shown));
   return out;
+}
+
+PhoneNumber& PhoneNumber::operator=(const PhoneNumber& other) {
+  if (this != &other) {
+    internal::wipe(e164_);  // keeps the capacity: the copy reuses the wiped buffer
+    e164_ = other.e164_;
+    std::copy(std::begin(other.region_), std::end(other.region_), std::begin(region_));
+    type_ = other.type_;
+    calling_code_ = other.calling_code_;
+  }
+  return *this;
+}
+
+PhoneNumber& PhoneNumber::operator=(PhoneNumber&& other) noexcept {
+  if (this != &other) {
+    internal::wipe(e164_);
+    e164_ = std::move(other.e164_);
+    internal::wipe(other.e164_);  // a short string's inline buffer keeps its characters
+    std::copy(std::begin(other.region_), std::end(other.region_), std::begin(region_));
+    type_ = other.type_;
+    calling_code_ = other.calling_code_;
+  }
+  return *this;
 }
 
 PhoneNumber::~PhoneNumber() {

@@ -15,4 +15,16 @@ inline void wipe(std::string& s) noexcept {
   s.clear();
 }
 
+// Wipes a string on every path out of a scope.
+class WipeOnExit {
+ public:
+  explicit WipeOnExit(std::string& s) : s_(s) {}
+  WipeOnExit(const WipeOnExit&) = delete;
+  WipeOnExit& operator=(const WipeOnExit&) = delete;
+  ~WipeOnExit() { wipe(s_); }
+
+ private:
+  std::string& s_;
+};
+
 }  // namespace veribind::internal

@@ -1,7 +1,5 @@
 #include "veribind/policy.hpp"
 
-#include <cctype>
-
 namespace veribind {
 
 LinkPolicy LinkPolicy::phone_linked() {
@@ -36,8 +34,8 @@ Status LinkPolicy::validate() const {
     return {ErrorCode::kInvalidConfig, "allowed_phone_types is empty: nothing could ever link"};
   }
   for (const std::string& region : allowed_regions) {
-    if (region.size() != 2 || !std::isupper(static_cast<unsigned char>(region[0])) ||
-        !std::isupper(static_cast<unsigned char>(region[1]))) {
+    const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+    if (region.size() != 2 || !upper(region[0]) || !upper(region[1])) {
       return {ErrorCode::kInvalidConfig,
               "allowed_regions must hold ISO 3166-1 alpha-2 codes in upper case"};
     }

@@ -3,7 +3,7 @@
 // open-addressing table of 32-bit record numbers (linear probing, load <= 1/2, backward-shift
 // deletion, so no tombstones). A deleted record's place goes on a free list and is reused by the
 // next insert: deleting touches nothing but the record's own slot run, which keeps consume() on
-// the hot path cheap. About 100 bytes per live challenge: 88 for the record, 4-16 for its slot,
+// the hot path cheap. About 100 bytes per live challenge: 88 for the record, 8-16 for its slot,
 // and chunk slack. Record chunks are kept at the peak count and reused, never returned.
 #include <algorithm>
 #include <cstring>
@@ -159,7 +159,6 @@ struct StoredBinding {
   std::string account_id;
   Channel channel;
   Timestamp created_at;
-  std::uint64_t sequence;  // insertion order, to break created_at ties
 };
 
 }  // namespace
@@ -173,7 +172,6 @@ struct MemoryStore::Impl {
   std::mutex bindings_mutex;
   std::map<IndexKey, std::vector<StoredBinding>> bindings_by_index;
   std::map<std::string, std::vector<std::pair<Channel, IndexKey>>, std::less<>> bindings_by_account;
-  std::uint64_t next_sequence = 0;
 };
 
 MemoryStore::MemoryStore() : impl_(std::make_unique<Impl>()) {}
@@ -257,8 +255,7 @@ Result<BindOutcome> MemoryStore::insert_binding(const BindingRecord& binding,
     if (holders.empty()) impl_->bindings_by_index.erase(key);
     return BindOutcome::kIdentifierFull;
   }
-  holders.push_back({binding.account_id, binding.channel, binding.created_at,
-                     impl_->next_sequence++});
+  holders.push_back({binding.account_id, binding.channel, binding.created_at});
   by_account[binding.account_id].emplace_back(binding.channel, key);
   return BindOutcome::kBound;
 }

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS challenges (
   phone_type INTEGER NOT NULL CHECK (phone_type BETWEEN 0 AND 255),
   region TEXT NOT NULL CHECK (length(CAST(region AS BLOB)) = 2),
   attempts INTEGER NOT NULL CHECK (attempts >= 0 AND attempts <= max_attempts),
-  max_attempts INTEGER NOT NULL CHECK (max_attempts BETWEEN 0 AND 255)
+  max_attempts INTEGER NOT NULL CHECK (max_attempts BETWEEN 0 AND 255),
+  provider_canonical INTEGER NOT NULL CHECK (provider_canonical IN (0, 1))
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS challenges_by_expiry ON challenges (expires_at);
 
@@ -97,7 +98,7 @@ static_assert(static_cast<std::int64_t>(std::size(kMigrations)) == kSchemaVersio
 
 constexpr const char* kChallengeColumns =
     "id, code_tag, blind_index, key_version, expires_at, purpose, channel, phone_type, region, "
-    "attempts, max_attempts";
+    "attempts, max_attempts, provider_canonical";
 
 // Every statement the store runs after open, prepared once with SQLITE_PREPARE_PERSISTENT.
 enum Stmt : std::size_t {
@@ -132,7 +133,7 @@ std::string statement_sql(Stmt which) {
       return "ROLLBACK";
     case kInsertChallenge:
       return "INSERT INTO challenges (" + cols +
-             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
     // The whole hot-path check in one statement: the condition and the increment happen under
     // the write lock, so racing callers (threads or processes) can never charge past the limit.
     case kChargeAttempt:
@@ -273,6 +274,7 @@ bool bind_challenge_row(sqlite3_stmt* s, const ChallengeRecord& r, int& rc) {
   }
   if (rc == SQLITE_OK) rc = bind_int(s, 10, r.attempts);
   if (rc == SQLITE_OK) rc = bind_int(s, 11, r.max_attempts);
+  if (rc == SQLITE_OK) rc = bind_int(s, 12, r.provider_canonical ? 1 : 0);
   return rc == SQLITE_OK;
 }
 
@@ -296,7 +298,13 @@ bool read_challenge_row(sqlite3_stmt* s, ChallengeRecord& r) {
   const unsigned char* region = sqlite3_column_text(s, 8);
   if (region == nullptr || sqlite3_column_bytes(s, 8) != 2) return false;
   r.region = {static_cast<char>(region[0]), static_cast<char>(region[1])};
-  return read_byte(s, 9, r.attempts) && read_byte(s, 10, r.max_attempts);
+  std::uint8_t provider_canonical = 0;
+  if (!read_byte(s, 9, r.attempts) || !read_byte(s, 10, r.max_attempts) ||
+      !read_byte(s, 11, provider_canonical) || provider_canonical > 1) {
+    return false;
+  }
+  r.provider_canonical = provider_canonical == 1;
+  return true;
 }
 
 // Runs SQL text that returns no rows we need (open-time setup only; the hot paths use prepared
@@ -522,6 +530,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
   // ample for the deployments this backend is for; PostgresStore is the way to scale out.
   rc = exec(db, "PRAGMA synchronous = FULL");
   if (rc != SQLITE_OK) return sqlite_error("open: set synchronous", rc);
+  // Deleted rows (consumed challenges, unlinked bindings) are overwritten with zeros instead of
+  // lingering in free pages. Old versions can still sit in the WAL until its next checkpoint.
+  rc = exec(db, "PRAGMA secure_delete = ON");
+  if (rc != SQLITE_OK) return sqlite_error("open: set secure_delete", rc);
 
   if (Status ok = migrate(db); !ok) return ok;
 

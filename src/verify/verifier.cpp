@@ -6,6 +6,7 @@
 #include <string>
 
 #include "internal/code_tag.hpp"
+#include "internal/keyed_hash.hpp"
 #include "internal/sodium.hpp"
 
 namespace veribind {
@@ -14,11 +15,6 @@ namespace {
 
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
-
-bool valid_purpose(Purpose p) {
-  return p == Purpose::kSignup || p == Purpose::kLogin || p == Purpose::kRecovery ||
-         p == Purpose::kChangeIdentifier;
-}
 
 // Uniform decimal digits. randombytes_uniform(upper) has no modulo bias for any upper < 2^32, so
 // one draw covers a code of up to 9 digits and a 10-digit code takes two draws of 5. Few draws
@@ -97,13 +93,15 @@ Status VerifierConfig::validate_code(std::string_view code) const {
   return Status::ok();
 }
 
-VerifiedIdentifier::VerifiedIdentifier(const ChallengeRecord& record, Timestamp now)
+VerifiedIdentifier::VerifiedIdentifier(const ChallengeRecord& record, Purpose purpose,
+                                       Timestamp now)
     : channel_(record.channel),
       index_(record.index),
-      purpose_(record.purpose),
+      purpose_(purpose),
       phone_type_(record.phone_type),
       region_(record.region),
-      verified_at_(now) {}
+      verified_at_(now),
+      provider_canonical_(record.provider_canonical) {}
 
 Result<Verifier> Verifier::create(const VerifierConfig& config, const KeyRing& ring, Store& store,
                                   Sender& sender, const Clock& clock) {
@@ -133,7 +131,7 @@ Verifier::Verifier(const VerifierConfig& config, BlindIndexer indexer, SecretByt
 Verifier::~Verifier() = default;
 
 Result<Challenge> Verifier::start(const Identifier& identifier, Purpose purpose) {
-  if (!valid_purpose(purpose)) return Status(ErrorCode::kInvalidArgument, "unknown purpose");
+  if (!is_valid_purpose(purpose)) return Status(ErrorCode::kInvalidArgument, "unknown purpose");
   if (const PhoneNumber* phone = identifier.phone();
       phone != nullptr && !config_.sms_phone_types.contains(phone->type())) {
     return Status(ErrorCode::kPhoneTypeNotAllowed,
@@ -148,6 +146,9 @@ Result<Challenge> Verifier::start(const Identifier& identifier, Purpose purpose)
   if (const PhoneNumber* phone = identifier.phone()) {
     record.phone_type = phone->type();
     record.region = {phone->region()[0], phone->region()[1]};
+  }
+  if (const EmailAddress* email = identifier.email()) {
+    record.provider_canonical = email->provider_canonical();
   }
   record.attempts = 0;
   record.max_attempts = static_cast<std::uint8_t>(config_.max_checks);
@@ -184,16 +185,7 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
   // Per-identifier send budget: the counter key is a keyed hash of the blind index, so the
   // counters table links to nothing without the key.
   CounterKey counter;
-  {
-    static constexpr std::string_view kLabel = "sends";
-    const auto k = counter_key_.reveal();
-    crypto_generichash_state state;
-    crypto_generichash_init(&state, k.data(), k.size(), counter.size());
-    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(kLabel.data()),
-                              kLabel.size());
-    crypto_generichash_update(&state, base.index.value.data(), base.index.value.size());
-    crypto_generichash_final(&state, counter.data(), counter.size());
-  }
+  internal::keyed_blake2b(counter, counter_key_, {internal::bytes_of("sends"), base.index.value});
   auto sends = store_->increment_counter(counter, now + std::chrono::hours(1), now);
   if (!sends) return sends.status();
   if (*sends > static_cast<std::uint32_t>(config_.max_sends_per_hour)) {
@@ -232,10 +224,12 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
   return challenge;
 }
 
-Result<CheckResult> Verifier::check(std::string_view challenge_id, std::string_view code) {
+Result<CheckResult> Verifier::check(std::string_view challenge_id, std::string_view code,
+                                    Purpose purpose) {
   auto id = ChallengeId::parse(challenge_id);
   if (!id) return id.status();
   if (Status s = config_.validate_code(code); !s) return s;
+  if (!is_valid_purpose(purpose)) return Status(ErrorCode::kInvalidArgument, "unknown purpose");
 
   const Timestamp now = clock_->now();
   auto charged = store_->charge_attempt(*id, now);  // the one atomic step, before any compare
@@ -248,10 +242,10 @@ Result<CheckResult> Verifier::check(std::string_view challenge_id, std::string_v
     case ChargeOutcome::kCharged: break;
   }
   const ChallengeRecord& record = charged->record;
-  // A challenge made under another key version cannot match this verifier's tag key: it stays a
-  // wrong code (and its attempt stays charged).
-  const internal::CodeTag tag =
-      internal::compute_code_tag(tag_key_, record.id, record.purpose, code);
+  // The tag is computed for the caller's purpose: a code sent for another purpose cannot match. A
+  // challenge made under another key version cannot match this verifier's tag key either. Both
+  // stay wrong codes, and their attempts stay charged.
+  const internal::CodeTag tag = internal::compute_code_tag(tag_key_, record.id, purpose, code);
   const bool match = record.index.key_version == indexer_.key_version() &&
                      sodium_memcmp(tag.data(), record.code_tag.data(), tag.size()) == 0;
   if (!match) {
@@ -266,7 +260,7 @@ Result<CheckResult> Verifier::check(std::string_view challenge_id, std::string_v
     return result;
   }
   result.outcome = CheckOutcome::kVerified;
-  result.verified.emplace(VerifiedIdentifier(record, now));
+  result.verified.emplace(VerifiedIdentifier(record, purpose, now));
   return result;
 }
 

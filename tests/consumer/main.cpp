@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   if (!verifier || !email) return 1;
   auto challenge = verifier->start(*email, veribind::Purpose::kSignup);
   if (!challenge) return 1;
-  auto result = verifier->check(challenge->id, sender.code);
+  auto result = verifier->check(challenge->id, sender.code, veribind::Purpose::kSignup);
   if (!result || result->outcome != veribind::CheckOutcome::kVerified) return 1;
   std::puts("consumer: verified through an installed veribind");
   return 0;
