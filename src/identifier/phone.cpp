@@ -31,8 +31,6 @@ constexpr std::size_t kMaxE164Digits = 15;
 constexpr std::size_t kMinDigitsToRevealTail = 6;
 constexpr std::size_t kRevealedTailDigits = 2;
 
-// Wipes a string on every exit path of the scope that owns it.
-
 // The protobuf holds the number as an integer plus optional strings (extension, raw input,
 // carrier code); Clear() alone would release those strings without zeroing them.
 class ClearOnExit {
