@@ -1,6 +1,7 @@
 // keygen, normalize, start, check, link, find.
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <iostream>
 #include <memory>
 #include <utility>
@@ -206,21 +207,40 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
   return kExitOk;
 }
 
+// What check and link share: the key, an existing store, and a verifier over them. Pinned in
+// memory because the verifier refers to the others.
+struct CheckSession {
+  CheckSession(KeyRing key, std::unique_ptr<SqliteStore> db)
+      : ring(std::move(key)), store(std::move(db)) {}
+  KeyRing ring;
+  std::unique_ptr<SqliteStore> store;
+  SystemClock clock;
+  ConsoleSender unused_sender{std::cerr};  // check() never sends
+  std::optional<Verifier> verifier;
+};
+
+Result<std::unique_ptr<CheckSession>> open_check_session(const CommonOptions& common) {
+  auto ring = load_key(common.key_file);
+  if (!ring) return ring.status();
+  auto store = open_store(common.db, Create::kNo);
+  if (!store) return store.status();
+  auto session = std::make_unique<CheckSession>(std::move(ring).value(), std::move(store).value());
+  auto verifier = Verifier::create(VerifierConfig{}, session->ring, *session->store,
+                                   session->unused_sender, session->clock);
+  if (!verifier) return verifier.status();
+  session->verifier.emplace(std::move(verifier).value());
+  return session;
+}
+
 int run_check(const CommonOptions& common, const CheckOptions& options) {
   const Output out(common.json);
   if (Status s = validate_check_input(options.challenge, options.code); !s) return out.error(s);
   const auto purpose = parse_purpose(options.purpose);
   if (!purpose) return out.error(purpose.status());
-  auto ring = load_key(common.key_file);
-  if (!ring) return out.error(ring.status());
-  auto store = open_store(common.db, Create::kNo);
-  if (!store) return out.error(store.status());
+  auto session = open_check_session(common);
+  if (!session) return out.error(session.status());
 
-  const SystemClock clock;
-  ConsoleSender unused_sender(std::cerr);  // check() never sends
-  auto verifier = Verifier::create(VerifierConfig{}, *ring, **store, unused_sender, clock);
-  if (!verifier) return out.error(verifier.status());
-  auto result = verifier->check(options.challenge, options.code, *purpose);
+  auto result = (*session)->verifier->check(options.challenge, options.code, *purpose);
   if (!result) return out.error(result.status());
   if (result->outcome != CheckOutcome::kVerified) return report_not_verified(out, *result);
 
@@ -250,19 +270,13 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
     return out.error(ErrorCode::kInvalidArgument,
                      "--purpose: only signup and change-identifier codes can link an account");
   }
-  auto ring = load_key(common.key_file);
-  if (!ring) return out.error(ring.status());
-  auto store = open_store(common.db, Create::kNo);
-  if (!store) return out.error(store.status());
-
-  const SystemClock clock;
-  ConsoleSender unused_sender(std::cerr);  // check() never sends
-  auto verifier = Verifier::create(VerifierConfig{}, *ring, **store, unused_sender, clock);
-  if (!verifier) return out.error(verifier.status());
-  auto registry = Registry::create(std::move(policy).value(), *ring, **store, clock);
+  auto session = open_check_session(common);
+  if (!session) return out.error(session.status());
+  CheckSession& s = **session;
+  auto registry = Registry::create(std::move(policy).value(), s.ring, *s.store, s.clock);
   if (!registry) return out.error(registry.status());
 
-  auto result = verifier->check(options.challenge, options.code, *purpose);
+  auto result = s.verifier->check(options.challenge, options.code, *purpose);
   if (!result) return out.error(result.status());
   if (result->outcome != CheckOutcome::kVerified) return report_not_verified(out, *result);
   const BlindIndex index = result->verified->index();
