@@ -69,7 +69,8 @@ BENCHMARK(BM_Baseline_HmacSha256_EvpMac_30B);
 
 void BM_Baseline_Sha256_Unkeyed_13B(benchmark::State& state) {
   if (sodium_init() < 0) state.SkipWithError("libsodium failed to initialise");
-  std::array<std::uint8_t, 13> input{'+', '9', '2', '3', '0', '0', '1', '2', '3', '4', '5', '6', '7'};
+  std::array<std::uint8_t, 13> input{'+', '9', '2', '3', '0', '0', '1',
+                                     '2', '3', '4', '5', '6', '7'};
   std::array<std::uint8_t, 32> out{};
   for (auto _ : state) {
     crypto_hash_sha256(out.data(), input.data(), input.size());

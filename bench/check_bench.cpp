@@ -15,9 +15,9 @@ namespace {
 struct World {
   explicit World(std::size_t live, int max_checks)
       : ring(vb::bench::bench_ring()),
-        verifier(vb::Verifier::create(vb::bench::bench_config(max_checks), ring, store, sender,
-                                      clock)
-                     .value()),
+        verifier(
+            vb::Verifier::create(vb::bench::bench_config(max_checks), ring, store, sender, clock)
+                .value()),
         challenges(vb::bench::start_many(verifier, sender, live)) {}
   vb::KeyRing ring;
   vb::MemoryStore store;

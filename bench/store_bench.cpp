@@ -1,7 +1,6 @@
 // check() on SqliteStore (a file under /tmp, WAL): the same hot path with a real database
 // underneath. Working set: 10^4 live challenges.
 #include <benchmark/benchmark.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,9 +17,9 @@ struct SqliteWorld {
     char tmpl[] = "/tmp/veribind-bench-XXXXXX";
     dir = ::mkdtemp(tmpl);
     store = vb::SqliteStore::open((dir / "bench.db").string()).value();
-    verifier.emplace(vb::Verifier::create(vb::bench::bench_config(max_checks), ring, *store,
-                                          sender, clock)
-                         .value());
+    verifier.emplace(
+        vb::Verifier::create(vb::bench::bench_config(max_checks), ring, *store, sender, clock)
+            .value());
     challenges = vb::bench::start_many(*verifier, sender, live);
   }
   ~SqliteWorld() {

@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "veribind/blind_index.hpp"
 
 #include <array>
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "fakes/keys.hpp"
-#include "veribind/blind_index.hpp"
 
 using namespace veribind;
 

@@ -361,7 +361,8 @@ TEST_CASE("link and find: an account bound to a number is found under any spelli
   CHECK(json_of(other)["accounts"] == json::array());
 }
 
-TEST_CASE("link and find: an email-linked account is found whatever the case of the domain", "[cli]") {
+TEST_CASE("link and find: an email-linked account is found whatever the case of the domain",
+          "[cli]") {
   TempDir dir;
   keygen(dir);
   const Started started = start(dir, kEmail);

@@ -1,14 +1,13 @@
-#include <catch2/catch.hpp>
+#include "veribind/keys.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include "veribind/keys.hpp"
 
 using namespace veribind;
 namespace fs = std::filesystem;
@@ -78,8 +77,7 @@ TEST_CASE("key file: readable or writable by group or others is refused", "[keys
   CHECK(KeyRing::load_key_file(key.string()).is_ok());
 }
 
-TEST_CASE("key file: wrong size, not a regular file, a symlink, or missing are refused",
-          "[keys]") {
+TEST_CASE("key file: wrong size, not a regular file, a symlink, or missing are refused", "[keys]") {
   TempDir dir;
   const auto owner = fs::perms::owner_read | fs::perms::owner_write;
   write_file(dir.path / "short.key", 31, owner);
@@ -116,6 +114,5 @@ TEST_CASE("subkeys: one per purpose and version, deterministic for one master ke
   CHECK_FALSE(index_a == a.derive(KeyPurpose::kCodeTag, 1).value());
   CHECK_FALSE(index_a == v2.derive(KeyPurpose::kBlindIndex, 2).value());
   CHECK(a.derive(KeyPurpose::kBlindIndex, 2).code() == ErrorCode::kKeyUnavailable);
-  CHECK(KeyRing::from_master_key(SecretBytes::random(31), 1).code() ==
-        ErrorCode::kInvalidArgument);
+  CHECK(KeyRing::from_master_key(SecretBytes::random(31), 1).code() == ErrorCode::kInvalidArgument);
 }

@@ -2,7 +2,6 @@
 // database file nor its WAL holds a phone number, an email address or a code in any form a
 // person or a grep would recognise.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -28,9 +27,10 @@ std::string read_all(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("no plaintext at rest: a full flow on SQLite leaves no number, address or code in the "
-          "database file or its WAL",
-          "[no-plaintext][sqlite]") {
+TEST_CASE(
+    "no plaintext at rest: a full flow on SQLite leaves no number, address or code in the "
+    "database file or its WAL",
+    "[no-plaintext][sqlite]") {
   char tmpl[] = "/tmp/veribind-plain-XXXXXX";
   const fs::path dir = ::mkdtemp(tmpl);
   const fs::path db = dir / "veribind.db";
@@ -77,10 +77,19 @@ TEST_CASE("no plaintext at rest: a full flow on SQLite leaves no number, address
     if (fs::exists(db.string() + "-wal")) bytes += read_all(db.string() + "-wal");
     REQUIRE(bytes.size() > 0);
 
-    const std::vector<std::string> plaintexts = {
-        "+923001234567", "923001234567", "3001234567", "300 1234567", "0300",
-        "Alice.Liddell@Example.COM", "Alice.Liddell@example.com", "alice.liddell",
-        "Alice.Liddell", "Liddell", "example.com", "Example.COM", "EXAMPLE"};
+    const std::vector<std::string> plaintexts = {"+923001234567",
+                                                 "923001234567",
+                                                 "3001234567",
+                                                 "300 1234567",
+                                                 "0300",
+                                                 "Alice.Liddell@Example.COM",
+                                                 "Alice.Liddell@example.com",
+                                                 "alice.liddell",
+                                                 "Alice.Liddell",
+                                                 "Liddell",
+                                                 "example.com",
+                                                 "Example.COM",
+                                                 "EXAMPLE"};
     for (const std::string& p : plaintexts) {
       INFO("searching for a plaintext identifier fragment of length " << p.size());
       CHECK(bytes.find(p) == std::string::npos);

@@ -1,12 +1,12 @@
-#include <catch2/catch.hpp>
+#include "veribind/registry.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "fakes/failing_store.hpp"
 #include "fakes/fake_clock.hpp"
 #include "fakes/keys.hpp"
 #include "fakes/recording_sender.hpp"
-#include "veribind/registry.hpp"
 #include "veribind/verifier.hpp"
 
 using namespace veribind;
@@ -47,9 +47,10 @@ EmailAddress alice() { return EmailAddress::parse("alice@example.com").value(); 
 
 }  // namespace
 
-TEST_CASE("policy presets: phone-linked binds phones, email-linked binds emails, one account "
-          "each",
-          "[policy]") {
+TEST_CASE(
+    "policy presets: phone-linked binds phones, email-linked binds emails, one account "
+    "each",
+    "[policy]") {
   LinkPolicy phone = LinkPolicy::phone_linked();
   LinkPolicy email = LinkPolicy::email_linked();
   CHECK(phone.name == "phone-linked");
@@ -159,8 +160,7 @@ TEST_CASE("link: an account holds one binding per channel (kAccountHasBinding)",
   CHECK(emails.link("acct-1", f.verify(alice())).is_ok());
 }
 
-TEST_CASE("link: invalid account ids are refused and nothing is stored",
-          "[registry][bad-input]") {
+TEST_CASE("link: invalid account ids are refused and nothing is stored", "[registry][bad-input]") {
   Fixture f;
   Registry registry = f.registry(LinkPolicy::email_linked());
   for (const std::string& bad : {std::string(), std::string("has space"), std::string(129, 'a'),
@@ -227,9 +227,10 @@ TEST_CASE("link: a verification links once; a spent proof is kVerificationSpent"
   CHECK(registry.link("acct-3", std::move(login)).code() == ErrorCode::kVerificationSpent);
 }
 
-TEST_CASE("link: an email must be parsed with the policy's email options (no bypass of "
-          "provider canonicalization)",
-          "[registry][email]") {
+TEST_CASE(
+    "link: an email must be parsed with the policy's email options (no bypass of "
+    "provider canonicalization)",
+    "[registry][email]") {
   Fixture f;
   LinkPolicy canonical = LinkPolicy::email_linked();
   canonical.email_options.provider_canonicalization = true;

@@ -1,9 +1,8 @@
-#include <catch2/catch.hpp>
+#include "veribind/result.hpp"
 
+#include <catch2/catch.hpp>
 #include <set>
 #include <string>
-
-#include "veribind/result.hpp"
 
 using namespace veribind;
 

@@ -1,10 +1,9 @@
-#include <catch2/catch.hpp>
+#include "veribind/secret.hpp"
 
 #include <array>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <type_traits>
-
-#include "veribind/secret.hpp"
 
 using namespace veribind;
 

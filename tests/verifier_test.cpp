@@ -1,9 +1,10 @@
-#include <catch2/catch.hpp>
+#include "veribind/verifier.hpp"
 
 #include <array>
+#include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
-#include <atomic>
 #include <latch>
 #include <set>
 #include <string>
@@ -15,7 +16,6 @@
 #include "fakes/keys.hpp"
 #include "fakes/recording_sender.hpp"
 #include "veribind/sqlite_store.hpp"
-#include "veribind/verifier.hpp"
 
 using namespace veribind;
 using namespace std::chrono_literals;
@@ -109,9 +109,10 @@ TEST_CASE("config: out-of-range values are refused with kInvalidConfig", "[verif
   CHECK(Verifier::create(bad, ring, store, sender, clock).code() == ErrorCode::kInvalidConfig);
 }
 
-TEST_CASE("start: returns a printable 128-bit id, the expiry and a masked destination, and sends "
-          "a code",
-          "[verifier]") {
+TEST_CASE(
+    "start: returns a printable 128-bit id, the expiry and a masked destination, and sends "
+    "a code",
+    "[verifier]") {
   Fixture f;
   Challenge c = f.start(phone("+92 300 1234567"));
   CHECK(c.id.size() == 32);
@@ -213,9 +214,10 @@ TEST_CASE("check: a code is accepted just before the expiry instant and refused 
   CHECK(f.stored(b.id).attempts == 0);  // nothing charged on an expired challenge
 }
 
-TEST_CASE("check: a wrong code counts down the attempts, then the challenge locks, even for "
-          "the right code",
-          "[verifier][attempts]") {
+TEST_CASE(
+    "check: a wrong code counts down the attempts, then the challenge locks, even for "
+    "the right code",
+    "[verifier][attempts]") {
   Fixture f;
   Challenge c = f.start(email("a@example.com"));
   const std::string code = f.sender.last_code();
@@ -243,8 +245,8 @@ TEST_CASE("check: a code from one challenge never verifies another", "[verifier]
 
 TEST_CASE("check: a verification carries the purpose it was checked for", "[verifier][purpose]") {
   Fixture f;
-  for (Purpose p : {Purpose::kSignup, Purpose::kLogin, Purpose::kRecovery,
-                    Purpose::kChangeIdentifier}) {
+  for (Purpose p :
+       {Purpose::kSignup, Purpose::kLogin, Purpose::kRecovery, Purpose::kChangeIdentifier}) {
     Challenge c = f.start(email("p" + std::to_string(static_cast<int>(p)) + "@example.com"), p);
     CHECK(c.purpose == p);
     CheckResult r = f.check(c.id, f.sender.last_code(), p);
@@ -292,9 +294,10 @@ TEST_CASE("check: malformed codes and ids are input errors that charge nothing",
     auto r = f.verifier.check(c.id, bad, Purpose::kSignup);
     CHECK(r.code() == ErrorCode::kInvalidCode);
   }
-  for (const char* bad : {"", "zz", "0123456789abcdef0123456789abcdeg",
-                          "0123456789abcdef0123456789abcdef0"}) {
-    CHECK(f.verifier.check(bad, "123456", Purpose::kSignup).code() == ErrorCode::kInvalidChallengeId);
+  for (const char* bad :
+       {"", "zz", "0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef0"}) {
+    CHECK(f.verifier.check(bad, "123456", Purpose::kSignup).code() ==
+          ErrorCode::kInvalidChallengeId);
   }
   CHECK(f.stored(c.id).attempts == 0);
   CHECK(f.check(c.id, f.sender.last_code()).outcome == CheckOutcome::kVerified);
@@ -321,9 +324,12 @@ TEST_CASE("check: two threads racing wrong codes never get more than max_checks 
       go.arrive_and_wait();
       for (int i = 0; i < 50; ++i) {
         auto r = f.verifier.check(c.id, wrong, Purpose::kSignup);
-        if (!r) ++errors;  // Catch2 assertions are not thread-safe: count, assert after join
-        else if (r->outcome == CheckOutcome::kWrongCode) ++wrong_answers;
-        else if (r->outcome == CheckOutcome::kLocked) ++locked_answers;
+        if (!r)
+          ++errors;  // Catch2 assertions are not thread-safe: count, assert after join
+        else if (r->outcome == CheckOutcome::kWrongCode)
+          ++wrong_answers;
+        else if (r->outcome == CheckOutcome::kLocked)
+          ++locked_answers;
       }
     };
     std::thread t1(hammer);
@@ -379,9 +385,10 @@ TEST_CASE("resend: the new code works, the old one no longer does, and attempts 
   CHECK(f.check(c.id, new_code).outcome == CheckOutcome::kVerified);
 }
 
-TEST_CASE("resend: refused within the cooldown, for another identifier, and for a dead "
-          "challenge, changing nothing",
-          "[verifier][resend][bad-input]") {
+TEST_CASE(
+    "resend: refused within the cooldown, for another identifier, and for a dead "
+    "challenge, changing nothing",
+    "[verifier][resend][bad-input]") {
   Fixture f;
   Identifier id = email("a@example.com");
   Challenge c = f.start(id);
@@ -389,8 +396,7 @@ TEST_CASE("resend: refused within the cooldown, for another identifier, and for 
   f.clock.advance(29s);
   CHECK(f.verifier.resend(c.id, id).code() == ErrorCode::kResendTooSoon);
   f.clock.advance(1s);
-  CHECK(f.verifier.resend(c.id, email("b@example.com")).code() ==
-        ErrorCode::kIdentifierMismatch);
+  CHECK(f.verifier.resend(c.id, email("b@example.com")).code() == ErrorCode::kIdentifierMismatch);
   CHECK(f.verifier.resend("not-an-id", id).code() == ErrorCode::kInvalidChallengeId);
   CHECK(f.verifier.resend(ChallengeId::random().to_string(), id).code() ==
         ErrorCode::kChallengeNotFound);
@@ -530,8 +536,7 @@ TEST_CASE("resend: a failing sender leaves neither the old nor the new code usab
   clock.advance(30s);
   CHECK(failing.resend(c.id, id).code() == ErrorCode::kDeliveryFailed);
   CHECK(store.challenge_count() == 0);
-  CHECK(sending.check(c.id, good.last_code(), Purpose::kSignup)->outcome ==
-        CheckOutcome::kUnknown);
+  CHECK(sending.check(c.id, good.last_code(), Purpose::kSignup)->outcome == CheckOutcome::kUnknown);
 }
 
 TEST_CASE("flow on SQLite: start, wrong code, resend, right code, reuse refused",

@@ -1,9 +1,9 @@
 // keygen, normalize, start, check, link, find.
 #include <algorithm>
 #include <filesystem>
-#include <optional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "cli.hpp"

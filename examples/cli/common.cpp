@@ -11,8 +11,7 @@ namespace veribind::cli {
 int exit_code_for(ErrorCode code) noexcept {
   // No default: a new ErrorCode makes -Wswitch (and so -Werror) ask where it belongs.
   switch (code) {
-    case ErrorCode::kOk:
-      return kExitOk;
+    case ErrorCode::kOk: return kExitOk;
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kInputTooLong:
     case ErrorCode::kPhoneNotANumber:
@@ -30,12 +29,10 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kInvalidCode:
     case ErrorCode::kInvalidChallengeId:
     case ErrorCode::kInvalidAccountId:
-    case ErrorCode::kInvalidConfig:
-      return kExitBadInput;
+    case ErrorCode::kInvalidConfig: return kExitBadInput;
     // What a check reports as "not verified" when it comes as an error (resend's wording).
     case ErrorCode::kChallengeNotFound:
-    case ErrorCode::kIdentifierMismatch:
-      return kExitRefused;
+    case ErrorCode::kIdentifierMismatch: return kExitRefused;
     // A valid number of a type codes are not sent to is a policy decision, not bad input.
     case ErrorCode::kPhoneTypeNotAllowed:
     case ErrorCode::kResendTooSoon:
@@ -46,16 +43,14 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kWrongPurpose:
     case ErrorCode::kAccountHasBinding:
     case ErrorCode::kEmailFormMismatch:
-    case ErrorCode::kVerificationSpent:
-      return kExitPolicy;
+    case ErrorCode::kVerificationSpent: return kExitPolicy;
     case ErrorCode::kKeyFileInsecure:
     case ErrorCode::kKeyFileMalformed:
     case ErrorCode::kKeyUnavailable:
     case ErrorCode::kStoreError:
     case ErrorCode::kUnavailable:
     case ErrorCode::kDeliveryFailed:
-    case ErrorCode::kInternal:
-      return kExitSystem;
+    case ErrorCode::kInternal: return kExitSystem;
   }
   return kExitSystem;
 }

@@ -97,8 +97,7 @@ std::string_view why_harmless(std::string_view table, std::string_view column) {
 
 std::string format_value(sqlite3_stmt* row, int column, std::string_view name) {
   switch (sqlite3_column_type(row, column)) {
-    case SQLITE_NULL:
-      return "NULL";
+    case SQLITE_NULL: return "NULL";
     case SQLITE_INTEGER: {
       const sqlite3_int64 value = sqlite3_column_int64(row, column);
       // Millisecond timestamps read better as dates.
@@ -109,8 +108,7 @@ std::string format_value(sqlite3_stmt* row, int column, std::string_view name) {
       }
       return std::to_string(value);
     }
-    case SQLITE_FLOAT:
-      return std::to_string(sqlite3_column_double(row, column));
+    case SQLITE_FLOAT: return std::to_string(sqlite3_column_double(row, column));
     case SQLITE_BLOB: {
       const auto* bytes = static_cast<const unsigned char*>(sqlite3_column_blob(row, column));
       const int size = sqlite3_column_bytes(row, column);

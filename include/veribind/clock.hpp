@@ -1,5 +1,6 @@
 // Time, injected. The library never reads the system clock behind the caller's back: every
-// component that needs "now" takes a Clock, so tests move time with a fake clock instead of sleeping.
+// component that needs "now" takes a Clock, so tests move time with a fake clock instead of
+// sleeping.
 #pragma once
 
 #include <chrono>

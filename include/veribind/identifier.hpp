@@ -166,8 +166,10 @@ class EmailAddress {
 // Either kind of identifier; what the verifier and the registry take.
 class Identifier {
  public:
-  Identifier(PhoneNumber phone) : value_(std::move(phone)) {}  // NOLINT(google-explicit-constructor)
-  Identifier(EmailAddress email) : value_(std::move(email)) {}  // NOLINT(google-explicit-constructor)
+  Identifier(PhoneNumber phone)
+      : value_(std::move(phone)) {}  // NOLINT(google-explicit-constructor)
+  Identifier(EmailAddress email)
+      : value_(std::move(email)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] Channel channel() const noexcept {
     return std::holds_alternative<PhoneNumber>(value_) ? Channel::kPhone : Channel::kEmail;
@@ -176,7 +178,9 @@ class Identifier {
   [[nodiscard]] std::string_view canonical() const noexcept;
   [[nodiscard]] std::string masked() const;
   // nullptr when the identifier is of the other channel.
-  [[nodiscard]] const PhoneNumber* phone() const noexcept { return std::get_if<PhoneNumber>(&value_); }
+  [[nodiscard]] const PhoneNumber* phone() const noexcept {
+    return std::get_if<PhoneNumber>(&value_);
+  }
   [[nodiscard]] const EmailAddress* email() const noexcept {
     return std::get_if<EmailAddress>(&value_);
   }

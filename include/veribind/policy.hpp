@@ -20,11 +20,11 @@ namespace veribind {
 
 struct LinkPolicy {
   std::string name;
-  Channel channel = Channel::kPhone;          // the channel that binds an account
+  Channel channel = Channel::kPhone;  // the channel that binds an account
   std::uint32_t max_accounts_per_identifier = 1;
   PhoneTypeSet allowed_phone_types = PhoneTypeSet::sms_default();
-  std::vector<std::string> allowed_regions;   // ISO 3166-1 alpha-2; empty means any region
-  EmailOptions email_options;                 // provider canonicalization: off by default
+  std::vector<std::string> allowed_regions;  // ISO 3166-1 alpha-2; empty means any region
+  EmailOptions email_options;                // provider canonicalization: off by default
 
   static LinkPolicy phone_linked();
   static LinkPolicy email_linked();

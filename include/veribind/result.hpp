@@ -18,9 +18,9 @@ namespace veribind {
 enum class ErrorCode : std::uint16_t {
   kOk = 0,
   // Bad input from the caller or end user.
-  kInvalidArgument = 1,       // malformed argument not covered by a finer code below
-  kInputTooLong = 2,          // over the documented byte limit of the input
-  kPhoneNotANumber = 10,      // no digits that could form a phone number
+  kInvalidArgument = 1,   // malformed argument not covered by a finer code below
+  kInputTooLong = 2,      // over the documented byte limit of the input
+  kPhoneNotANumber = 10,  // no digits that could form a phone number
   kPhoneInvalidCountryCode = 11,
   kPhoneTooShort = 12,
   kPhoneTooLong = 13,
@@ -32,14 +32,14 @@ enum class ErrorCode : std::uint16_t {
   kEmailTooLong = 23,           // whole address > 254 octets
   kEmailQuotedLocalPart = 24,   // "quoted"@example.com: valid RFC 5321, refused by design
   kEmailNonAsciiLocalPart = 25,
-  kEmailInvalidDomain = 26,     // label not letters/digits/hyphen, or IDNA conversion failed
-  kInvalidCode = 30,            // a code that is not the configured number of digits
-  kInvalidChallengeId = 31,     // not a well-formed challenge id
+  kEmailInvalidDomain = 26,  // label not letters/digits/hyphen, or IDNA conversion failed
+  kInvalidCode = 30,         // a code that is not the configured number of digits
+  kInvalidChallengeId = 31,  // not a well-formed challenge id
   kInvalidAccountId = 32,
   kInvalidConfig = 33,
   // Verification state.
   kChallengeNotFound = 40,  // unknown, consumed or expired (resend only; check() uses CheckOutcome)
-  kIdentifierMismatch = 41, // resend with an identifier that did not start the challenge
+  kIdentifierMismatch = 41,  // resend with an identifier that did not start the challenge
   kResendTooSoon = 42,
   kRateLimited = 43,
   // Policy.
@@ -86,7 +86,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!status_.is_ok());
   }

@@ -24,8 +24,9 @@ class SqliteStore final : public Store {
   Result<ChargeResult> charge_attempt(const ChallengeId& id, Timestamp now) override;
   Result<bool> consume_challenge(const ChallengeId& id) override;
   Result<std::optional<ChallengeRecord>> find_challenge(const ChallengeId& id) override;
-  Result<bool> reissue_challenge(const ChallengeId& id, const std::array<std::uint8_t, 16>& code_tag,
-                                 Timestamp expires_at, Timestamp now) override;
+  Result<bool> reissue_challenge(const ChallengeId& id,
+                                 const std::array<std::uint8_t, 16>& code_tag, Timestamp expires_at,
+                                 Timestamp now) override;
   Result<std::uint32_t> increment_counter(const CounterKey& key, Timestamp window_end,
                                           Timestamp now) override;
   Result<BindOutcome> insert_binding(const BindingRecord& binding,

@@ -36,9 +36,9 @@ struct ChallengeRecord {
   static constexpr std::size_t kTagBytes = 16;
   ChallengeId id;
   std::array<std::uint8_t, kTagBytes> code_tag{};  // keyed PRF of (id, purpose, code)
-  BlindIndex index;          // of the identifier the code was sent to; its key version also
-                             // names the code-tag key
-  Timestamp expires_at{};    // the code is refused from this instant on
+  BlindIndex index;        // of the identifier the code was sent to; its key version also
+                           // names the code-tag key
+  Timestamp expires_at{};  // the code is refused from this instant on
   Purpose purpose = Purpose::kSignup;
   Channel channel = Channel::kPhone;
   PhoneType phone_type = PhoneType::kUnknown;  // kUnknown for email
@@ -108,7 +108,7 @@ class Store {
   // Atomically: if the counter exists and now < its window end, increments it; otherwise starts
   // it at 1 with window end `window_end`. Returns the count after the increment.
   virtual Result<std::uint32_t> increment_counter(const CounterKey& key, Timestamp window_end,
-                                                   Timestamp now) = 0;
+                                                  Timestamp now) = 0;
 
   // --- bindings ---
   // Inserts the binding unless the identifier already holds `max_accounts` accounts or the
@@ -140,8 +140,9 @@ class MemoryStore final : public Store {
   Result<ChargeResult> charge_attempt(const ChallengeId& id, Timestamp now) override;
   Result<bool> consume_challenge(const ChallengeId& id) override;
   Result<std::optional<ChallengeRecord>> find_challenge(const ChallengeId& id) override;
-  Result<bool> reissue_challenge(const ChallengeId& id, const std::array<std::uint8_t, 16>& code_tag,
-                                 Timestamp expires_at, Timestamp now) override;
+  Result<bool> reissue_challenge(const ChallengeId& id,
+                                 const std::array<std::uint8_t, 16>& code_tag, Timestamp expires_at,
+                                 Timestamp now) override;
   Result<std::uint32_t> increment_counter(const CounterKey& key, Timestamp window_end,
                                           Timestamp now) override;
   Result<BindOutcome> insert_binding(const BindingRecord& binding,

@@ -121,7 +121,7 @@ class VerifiedIdentifier {
 
 struct CheckResult {
   CheckOutcome outcome = CheckOutcome::kUnknown;
-  int attempts_left = 0;                      // meaningful for kWrongCode
+  int attempts_left = 0;                       // meaningful for kWrongCode
   std::optional<VerifiedIdentifier> verified;  // set iff outcome == kVerified
 };
 
@@ -138,9 +138,9 @@ class Verifier {
                                  Sender& sender, const Clock& clock);
 
   // Creates a challenge for `identifier` and sends it a new code.
-  // Errors: kInvalidArgument (not a Purpose), kPhoneTypeNotAllowed (number type not in sms_phone_types: nothing sent), kRateLimited
-  // (max_sends_per_hour reached), kDeliveryFailed/kUnavailable from the sender (the challenge is
-  // removed), store errors.
+  // Errors: kInvalidArgument (not a Purpose), kPhoneTypeNotAllowed (number type not in
+  // sms_phone_types: nothing sent), kRateLimited (max_sends_per_hour reached),
+  // kDeliveryFailed/kUnavailable from the sender (the challenge is removed), store errors.
   Result<Challenge> start(const Identifier& identifier, Purpose purpose);
 
   // Sends a new code for a live challenge; the old code stops working; attempts already charged

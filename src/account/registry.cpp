@@ -11,8 +11,7 @@ Status Registry::validate_account_id(std::string_view account_id) {
   const bool printable = std::all_of(account_id.begin(), account_id.end(),
                                      [](char c) { return c > 0x20 && c < 0x7f; });
   if (!printable) {
-    return {ErrorCode::kInvalidAccountId,
-            "account id must be printable ASCII without spaces"};
+    return {ErrorCode::kInvalidAccountId, "account id must be printable ASCII without spaces"};
   }
   return Status::ok();
 }

@@ -36,9 +36,9 @@ BlindIndex BlindIndexer::compute(Channel channel, std::string_view canonical) co
   const auto channel_byte = static_cast<std::uint8_t>(channel);
   BlindIndex index;
   index.key_version = version_;
-  internal::keyed_blake2b(index.value, key_,
-                          {internal::bytes_of(kDomain), {&channel_byte, 1},
-                           internal::bytes_of(canonical)});
+  internal::keyed_blake2b(
+      index.value, key_,
+      {internal::bytes_of(kDomain), {&channel_byte, 1}, internal::bytes_of(canonical)});
   return index;
 }
 

@@ -25,7 +25,6 @@ namespace {
 // for an internationalized domain whose UTF-8 form is longer than its A-label form.
 constexpr std::size_t kMaxInputBytes = 1024;
 
-
 Status syntax(const char* why) { return {ErrorCode::kEmailSyntax, why}; }
 Status invalid_domain(const char* why) { return {ErrorCode::kEmailInvalidDomain, why}; }
 

@@ -9,10 +9,8 @@ namespace veribind {
 
 std::string_view channel_name(Channel channel) noexcept {
   switch (channel) {
-    case Channel::kPhone:
-      return "phone";
-    case Channel::kEmail:
-      return "email";
+    case Channel::kPhone: return "phone";
+    case Channel::kEmail: return "email";
   }
   return "unknown";
 }

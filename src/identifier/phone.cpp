@@ -98,30 +98,18 @@ bool normalize_region(std::string_view in, std::string& out) {
 
 PhoneType to_phone_type(PhoneNumberUtil::PhoneNumberType t) {
   switch (t) {
-    case PhoneNumberUtil::FIXED_LINE:
-      return PhoneType::kFixedLine;
-    case PhoneNumberUtil::MOBILE:
-      return PhoneType::kMobile;
-    case PhoneNumberUtil::FIXED_LINE_OR_MOBILE:
-      return PhoneType::kFixedLineOrMobile;
-    case PhoneNumberUtil::TOLL_FREE:
-      return PhoneType::kTollFree;
-    case PhoneNumberUtil::PREMIUM_RATE:
-      return PhoneType::kPremiumRate;
-    case PhoneNumberUtil::SHARED_COST:
-      return PhoneType::kSharedCost;
-    case PhoneNumberUtil::VOIP:
-      return PhoneType::kVoip;
-    case PhoneNumberUtil::PERSONAL_NUMBER:
-      return PhoneType::kPersonalNumber;
-    case PhoneNumberUtil::PAGER:
-      return PhoneType::kPager;
-    case PhoneNumberUtil::UAN:
-      return PhoneType::kUan;
-    case PhoneNumberUtil::VOICEMAIL:
-      return PhoneType::kVoicemail;
-    case PhoneNumberUtil::UNKNOWN:
-      return PhoneType::kUnknown;
+    case PhoneNumberUtil::FIXED_LINE: return PhoneType::kFixedLine;
+    case PhoneNumberUtil::MOBILE: return PhoneType::kMobile;
+    case PhoneNumberUtil::FIXED_LINE_OR_MOBILE: return PhoneType::kFixedLineOrMobile;
+    case PhoneNumberUtil::TOLL_FREE: return PhoneType::kTollFree;
+    case PhoneNumberUtil::PREMIUM_RATE: return PhoneType::kPremiumRate;
+    case PhoneNumberUtil::SHARED_COST: return PhoneType::kSharedCost;
+    case PhoneNumberUtil::VOIP: return PhoneType::kVoip;
+    case PhoneNumberUtil::PERSONAL_NUMBER: return PhoneType::kPersonalNumber;
+    case PhoneNumberUtil::PAGER: return PhoneType::kPager;
+    case PhoneNumberUtil::UAN: return PhoneType::kUan;
+    case PhoneNumberUtil::VOICEMAIL: return PhoneType::kVoicemail;
+    case PhoneNumberUtil::UNKNOWN: return PhoneType::kUnknown;
   }
   return PhoneType::kUnknown;
 }
@@ -141,30 +129,18 @@ Status not_a_number() { return {ErrorCode::kPhoneNotANumber, "input is not a pho
 
 std::string_view phone_type_name(PhoneType type) noexcept {
   switch (type) {
-    case PhoneType::kFixedLine:
-      return "FIXED_LINE";
-    case PhoneType::kMobile:
-      return "MOBILE";
-    case PhoneType::kFixedLineOrMobile:
-      return "FIXED_LINE_OR_MOBILE";
-    case PhoneType::kTollFree:
-      return "TOLL_FREE";
-    case PhoneType::kPremiumRate:
-      return "PREMIUM_RATE";
-    case PhoneType::kSharedCost:
-      return "SHARED_COST";
-    case PhoneType::kVoip:
-      return "VOIP";
-    case PhoneType::kPersonalNumber:
-      return "PERSONAL_NUMBER";
-    case PhoneType::kPager:
-      return "PAGER";
-    case PhoneType::kUan:
-      return "UAN";
-    case PhoneType::kVoicemail:
-      return "VOICEMAIL";
-    case PhoneType::kUnknown:
-      return "UNKNOWN";
+    case PhoneType::kFixedLine: return "FIXED_LINE";
+    case PhoneType::kMobile: return "MOBILE";
+    case PhoneType::kFixedLineOrMobile: return "FIXED_LINE_OR_MOBILE";
+    case PhoneType::kTollFree: return "TOLL_FREE";
+    case PhoneType::kPremiumRate: return "PREMIUM_RATE";
+    case PhoneType::kSharedCost: return "SHARED_COST";
+    case PhoneType::kVoip: return "VOIP";
+    case PhoneType::kPersonalNumber: return "PERSONAL_NUMBER";
+    case PhoneType::kPager: return "PAGER";
+    case PhoneType::kUan: return "UAN";
+    case PhoneType::kVoicemail: return "VOICEMAIL";
+    case PhoneType::kUnknown: return "UNKNOWN";
   }
   return "UNKNOWN";
 }
@@ -196,17 +172,12 @@ Result<PhoneNumber> PhoneNumber::parse(std::string_view text, std::string_view d
   ClearOnExit clear_number(number);
 
   switch (util.Parse(input, region, &number)) {
-    case PhoneNumberUtil::NO_PARSING_ERROR:
-      break;
-    case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR:
-      return invalid_country_code();
-    case PhoneNumberUtil::NOT_A_NUMBER:
-      return not_a_number();
+    case PhoneNumberUtil::NO_PARSING_ERROR: break;
+    case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR: return invalid_country_code();
+    case PhoneNumberUtil::NOT_A_NUMBER: return not_a_number();
     case PhoneNumberUtil::TOO_SHORT_AFTER_IDD:
-    case PhoneNumberUtil::TOO_SHORT_NSN:
-      return too_short();
-    case PhoneNumberUtil::TOO_LONG_NSN:
-      return too_long();
+    case PhoneNumberUtil::TOO_SHORT_NSN: return too_short();
+    case PhoneNumberUtil::TOO_LONG_NSN: return too_long();
   }
 
   // An extension cannot receive an SMS, and dropping it would give "+1 650 253 0000 ext. 12"
@@ -222,22 +193,18 @@ Result<PhoneNumber> PhoneNumber::parse(std::string_view text, std::string_view d
   if (cc_digits.size() + nsn.size() > kMaxE164Digits) return too_long();
 
   switch (util.IsPossibleNumberWithReason(number)) {
-    case PhoneNumberUtil::IS_POSSIBLE:
-      break;
+    case PhoneNumberUtil::IS_POSSIBLE: break;
     case PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY:
       // A local-only number lacks its area code: it is shorter than a number that can be
       // dialled from anywhere, which is what a person needs to hear.
       return too_short();
-    case PhoneNumberUtil::INVALID_COUNTRY_CODE:
-      return invalid_country_code();
-    case PhoneNumberUtil::TOO_SHORT:
-      return too_short();
+    case PhoneNumberUtil::INVALID_COUNTRY_CODE: return invalid_country_code();
+    case PhoneNumberUtil::TOO_SHORT: return too_short();
     case PhoneNumberUtil::INVALID_LENGTH:
       // Between the shortest and longest lengths of the region but matching none of them:
       // neither "too short" nor "too long" would be true, so it is a number that does not exist.
       return invalid_for_region();
-    case PhoneNumberUtil::TOO_LONG:
-      return too_long();
+    case PhoneNumberUtil::TOO_LONG: return too_long();
   }
 
   if (!util.IsValidNumber(number)) return invalid_for_region();

@@ -34,8 +34,8 @@ static_assert(ChallengeRecord::kTagBytes == crypto_shorthash_siphashx24_BYTES);
 inline CodeTag compute_code_tag(const SecretBytes& key, const ChallengeId& id, Purpose purpose,
                                 std::string_view code) noexcept {
   static constexpr std::string_view kDomain = "veribind.ct.v1";
-  std::array<std::uint8_t, kDomain.size() + ChallengeId::kBytes + 2 +
-                               VerifierConfig::kMaxCodeLength>
+  std::array<std::uint8_t,
+             kDomain.size() + ChallengeId::kBytes + 2 + VerifierConfig::kMaxCodeLength>
       input{};
   std::size_t n = 0;
   std::memcpy(input.data(), kDomain.data(), kDomain.size());

@@ -298,8 +298,7 @@ Result<PurgeCounts> MemoryStore::purge_expired(Timestamp now, std::size_t batch)
     counts.challenges += shard.purge(now, batch - counts.challenges);
   }
   std::lock_guard lock(impl_->counters_mutex);
-  for (auto it = impl_->counters.begin();
-       it != impl_->counters.end() && counts.counters < batch;) {
+  for (auto it = impl_->counters.begin(); it != impl_->counters.end() && counts.counters < batch;) {
     if (it->second.window_end <= now) {
       it = impl_->counters.erase(it);
       ++counts.counters;

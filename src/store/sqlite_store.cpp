@@ -125,12 +125,9 @@ enum Stmt : std::size_t {
 std::string statement_sql(Stmt which) {
   const std::string cols = kChallengeColumns;
   switch (which) {
-    case kBegin:
-      return "BEGIN IMMEDIATE";
-    case kCommit:
-      return "COMMIT";
-    case kRollback:
-      return "ROLLBACK";
+    case kBegin: return "BEGIN IMMEDIATE";
+    case kCommit: return "COMMIT";
+    case kRollback: return "ROLLBACK";
     case kInsertChallenge:
       return "INSERT INTO challenges (" + cols +
              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
@@ -142,10 +139,8 @@ std::string statement_sql(Stmt which) {
              cols;
     case kChallengeState:
       return "SELECT expires_at, attempts, max_attempts FROM challenges WHERE id = ?1";
-    case kConsumeChallenge:
-      return "DELETE FROM challenges WHERE id = ?1";
-    case kFindChallenge:
-      return "SELECT " + cols + " FROM challenges WHERE id = ?1";
+    case kConsumeChallenge: return "DELETE FROM challenges WHERE id = ?1";
+    case kFindChallenge: return "SELECT " + cols + " FROM challenges WHERE id = ?1";
     case kReissueChallenge:
       return "UPDATE challenges SET code_tag = ?2, expires_at = ?3 WHERE id = ?1 AND expires_at > "
              "?4";
@@ -157,8 +152,7 @@ std::string statement_sql(Stmt which) {
              "count = CASE WHEN window_end > ?3 THEN min(count + 1, 4294967295) ELSE 1 END, "
              "window_end = CASE WHEN window_end > ?3 THEN window_end ELSE excluded.window_end END "
              "RETURNING count";
-    case kAccountHasBinding:
-      return "SELECT 1 FROM bindings WHERE account_id = ?1 AND channel = ?2";
+    case kAccountHasBinding: return "SELECT 1 FROM bindings WHERE account_id = ?1 AND channel = ?2";
     // Bounded: counting stops at max_accounts, however many rows an index holds.
     case kCountBindings:
       return "SELECT count(*) FROM (SELECT 1 FROM bindings "
@@ -169,16 +163,14 @@ std::string statement_sql(Stmt which) {
     case kFindAccounts:
       return "SELECT account_id FROM bindings WHERE blind_index = ?1 AND key_version = ?2 "
              "ORDER BY created_at, account_id";
-    case kDeleteBindings:
-      return "DELETE FROM bindings WHERE account_id = ?1";
+    case kDeleteBindings: return "DELETE FROM bindings WHERE account_id = ?1";
     case kPurgeChallenges:
       return "DELETE FROM challenges WHERE id IN "
              "(SELECT id FROM challenges WHERE expires_at <= ?1 LIMIT ?2)";
     case kPurgeCounters:
       return "DELETE FROM counters WHERE key IN "
              "(SELECT key FROM counters WHERE window_end <= ?1 LIMIT ?2)";
-    case kStmtCount:
-      break;
+    case kStmtCount: break;
   }
   return {};
 }
@@ -190,10 +182,8 @@ ErrorCode code_for(int rc) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
-      return ErrorCode::kUnavailable;
-    default:
-      return ErrorCode::kStoreError;
+    case SQLITE_IOERR: return ErrorCode::kUnavailable;
+    default: return ErrorCode::kStoreError;
   }
 }
 

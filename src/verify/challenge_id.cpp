@@ -17,8 +17,7 @@ ChallengeId ChallengeId::random() {
 Result<ChallengeId> ChallengeId::parse(std::string_view text) {
   ChallengeId id;
   if (!internal::from_hex(text, id.bytes)) {
-    return Status(ErrorCode::kInvalidChallengeId,
-                  "challenge id must be 32 hexadecimal characters");
+    return Status(ErrorCode::kInvalidChallengeId, "challenge id must be 32 hexadecimal characters");
   }
   return id;
 }

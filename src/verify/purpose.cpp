@@ -17,15 +17,14 @@ bool is_valid_purpose(Purpose purpose) noexcept {
     case Purpose::kSignup:
     case Purpose::kLogin:
     case Purpose::kRecovery:
-    case Purpose::kChangeIdentifier:
-      return true;
+    case Purpose::kChangeIdentifier: return true;
   }
   return false;
 }
 
 std::optional<Purpose> purpose_from_name(std::string_view name) noexcept {
-  for (Purpose p : {Purpose::kSignup, Purpose::kLogin, Purpose::kRecovery,
-                    Purpose::kChangeIdentifier}) {
+  for (Purpose p :
+       {Purpose::kSignup, Purpose::kLogin, Purpose::kRecovery, Purpose::kChangeIdentifier}) {
     if (purpose_name(p) == name) return p;
   }
   return std::nullopt;

@@ -212,9 +212,8 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
 
   Challenge challenge{record.id.to_string(), record.expires_at, record.channel, record.purpose,
                       identifier.masked()};
-  const Delivery delivery{record.channel,         identifier.canonical(),
-                          challenge.masked_destination, code_text, record.purpose,
-                          record.expires_at};
+  const Delivery delivery{record.channel, identifier.canonical(), challenge.masked_destination,
+                          code_text,      record.purpose,         record.expires_at};
   if (Status s = sender_->send(delivery); !s) {
     // An undelivered code must not stay checkable. Best effort: the error returned is the
     // sender's, and an orphan left by a failing store expires anyway.

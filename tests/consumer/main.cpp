@@ -1,9 +1,8 @@
 // Links against the installed library and runs one verification end to end on SQLite.
-#include <veribind/sqlite_store.hpp>
-#include <veribind/veribind.hpp>
-
 #include <cstdio>
 #include <string>
+#include <veribind/sqlite_store.hpp>
+#include <veribind/veribind.hpp>
 
 namespace {
 class KeepCode final : public veribind::Sender {

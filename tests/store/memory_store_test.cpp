@@ -1,7 +1,7 @@
 // MemoryStore: the Store contract, plus what only the in-process store offers.
-#include <catch2/catch.hpp>
 #include <algorithm>
 #include <array>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -45,7 +45,6 @@ TEST_CASE("MemoryStore: challenge_count counts live and expired challenges until
   REQUIRE(purged->challenges == 1);
   REQUIRE(store.challenge_count() == 1);
 }
-
 
 // The table's growth, deletion (backward shift) and place reuse, at a size and with collisions
 // the contract's handful of records never reaches. A model (std::map) says what must be there.
