@@ -7,6 +7,7 @@ packages=(
   libsodium-dev libssl-dev libsqlite3-dev
   libphonenumber-dev libprotobuf-dev libicu-dev
   catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
+  clang-format
 )
 missing=()
 for p in "${packages[@]}"; do
