@@ -60,8 +60,11 @@ class PhoneTypeSet {
   constexpr bool operator==(const PhoneTypeSet&) const = default;
 
  private:
+  // 0 for a value outside the enum, so a corrupt type is in no set.
   static constexpr std::uint16_t bit(PhoneType t) {
-    return static_cast<std::uint16_t>(1u << static_cast<unsigned>(t));
+    const auto n = static_cast<unsigned>(t);
+    return n <= static_cast<unsigned>(PhoneType::kUnknown) ? static_cast<std::uint16_t>(1u << n)
+                                                           : std::uint16_t{0};
   }
   std::uint16_t bits_ = 0;
 };

@@ -61,10 +61,10 @@ CREATE TABLE IF NOT EXISTS challenges (
   blind_index BLOB NOT NULL CHECK (length(blind_index) = 32),
   key_version INTEGER NOT NULL CHECK (key_version BETWEEN 0 AND 4294967295),
   expires_at INTEGER NOT NULL,
-  purpose INTEGER NOT NULL CHECK (purpose BETWEEN 0 AND 255),
-  channel INTEGER NOT NULL CHECK (channel BETWEEN 0 AND 255),
-  phone_type INTEGER NOT NULL CHECK (phone_type BETWEEN 0 AND 255),
-  region TEXT NOT NULL CHECK (length(CAST(region AS BLOB)) = 2),
+  purpose INTEGER NOT NULL CHECK (purpose BETWEEN 1 AND 4),
+  channel INTEGER NOT NULL CHECK (channel IN (1, 2)),
+  phone_type INTEGER NOT NULL CHECK (phone_type BETWEEN 0 AND 11),
+  region TEXT NOT NULL CHECK (length(CAST(region AS BLOB)) = 2 AND region GLOB '[A-Z][A-Z]'),
   attempts INTEGER NOT NULL CHECK (attempts >= 0 AND attempts <= max_attempts),
   max_attempts INTEGER NOT NULL CHECK (max_attempts BETWEEN 0 AND 255),
   provider_canonical INTEGER NOT NULL CHECK (provider_canonical IN (0, 1))
@@ -82,7 +82,7 @@ CREATE TABLE IF NOT EXISTS bindings (
   account_id TEXT NOT NULL,
   blind_index BLOB NOT NULL CHECK (length(blind_index) = 32),
   key_version INTEGER NOT NULL CHECK (key_version BETWEEN 0 AND 4294967295),
-  channel INTEGER NOT NULL CHECK (channel BETWEEN 0 AND 255),
+  channel INTEGER NOT NULL CHECK (channel IN (1, 2)),
   created_at INTEGER NOT NULL,
   PRIMARY KEY (account_id, channel)
 ) STRICT;
@@ -175,14 +175,19 @@ std::string statement_sql(Stmt which) {
   return {};
 }
 
-// Busy, locked, unopenable or failing I/O: the backend is (for now) unreachable and a retry may
-// succeed. Anything else (constraint, corrupt, not a database, ...) is a refused operation.
+// Busy, locked, unopenable, full, read-only, out of memory or failing I/O: the backend is (for
+// now) unusable and a retry, or an operator, may fix it. Anything else (constraint, corrupt, not a
+// database, ...) is a refused operation.
 ErrorCode code_for(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_CANTOPEN:
-    case SQLITE_IOERR: return ErrorCode::kUnavailable;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL: return ErrorCode::kUnavailable;
     default: return ErrorCode::kStoreError;
   }
 }
@@ -282,11 +287,20 @@ bool read_challenge_row(sqlite3_stmt* s, ChallengeRecord& r) {
   if (!read_byte(s, 5, purpose) || !read_byte(s, 6, channel) || !read_byte(s, 7, phone_type)) {
     return false;
   }
+  // The table's CHECK constraints hold the same ranges; reading defensively keeps a row edited
+  // behind SQLite's back from becoming an out-of-range enum.
   r.purpose = static_cast<Purpose>(purpose);
   r.channel = static_cast<Channel>(channel);
   r.phone_type = static_cast<PhoneType>(phone_type);
+  if (!is_valid_purpose(r.purpose) ||
+      (r.channel != Channel::kPhone && r.channel != Channel::kEmail) ||
+      phone_type > static_cast<std::uint8_t>(PhoneType::kUnknown)) {
+    return false;
+  }
   const unsigned char* region = sqlite3_column_text(s, 8);
   if (region == nullptr || sqlite3_column_bytes(s, 8) != 2) return false;
+  const auto upper = [](unsigned char c) { return c >= 'A' && c <= 'Z'; };
+  if (!upper(region[0]) || !upper(region[1])) return false;
   r.region = {static_cast<char>(region[0]), static_cast<char>(region[1])};
   std::uint8_t provider_canonical = 0;
   if (!read_byte(s, 9, r.attempts) || !read_byte(s, 10, r.max_attempts) ||
@@ -346,22 +360,20 @@ constexpr const char* kOpen = "open";
 // database of a version this code knows. Another application's database is refused rather than
 // having our tables added to it.
 Status check_existing_database(sqlite3* db) {
-  std::int64_t has_version_table = 0;
+  // One statement, so one snapshot: read as two queries, another process's migration could
+  // complete in between and make a healthy database look like another application's.
+  std::int64_t kind = 0;  // 0 empty, 1 veribind, 2 something else
   int rc = query_int(db,
-                     "SELECT count(*) FROM sqlite_master "
-                     "WHERE type = 'table' AND name = 'schema_version'",
-                     has_version_table);
+                     "SELECT CASE "
+                     "WHEN EXISTS (SELECT 1 FROM sqlite_master "
+                     "             WHERE type = 'table' AND name = 'schema_version') THEN 1 "
+                     "WHEN EXISTS (SELECT 1 FROM sqlite_master "
+                     "             WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\') THEN 2 "
+                     "ELSE 0 END",
+                     kind);
   if (rc != SQLITE_OK) return sqlite_error(kOpen, rc);
-  if (has_version_table == 0) {
-    std::int64_t objects = 0;
-    rc = query_int(
-        db, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-        objects);
-    if (rc != SQLITE_OK) return sqlite_error(kOpen, rc);
-    if (objects != 0)
-      return store_error(kOpen, "the file is an SQLite database of another application");
-    return {};
-  }
+  if (kind == 2) return store_error(kOpen, "the file is an SQLite database of another application");
+  if (kind == 0) return {};
   std::int64_t version = 0;
   rc = query_int(db, "SELECT coalesce(max(version), 0) FROM schema_version", version);
   if (rc != SQLITE_OK) return sqlite_error(kOpen, rc);
@@ -371,9 +383,18 @@ Status check_existing_database(sqlite3* db) {
   return {};
 }
 
-// Brings the schema up to kSchemaVersion inside one IMMEDIATE transaction. The version is read
-// again under the write lock: another process may have migrated since check_existing_database.
+// Brings the schema up to kSchemaVersion inside one IMMEDIATE transaction. An up-to-date
+// database is left alone without taking the write lock (opening must not wait for a busy writer).
+// Otherwise the version is read again under the lock: another process may have migrated since.
 Status migrate(sqlite3* db) {
+  std::int64_t current = 0;
+  if (query_int(db,
+                "SELECT coalesce(max(version), 0) FROM schema_version "
+                "WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_version')",
+                current) == SQLITE_OK &&
+      current == kSchemaVersion) {
+    return {};
+  }
   int rc = exec(db, "BEGIN IMMEDIATE");
   if (rc != SQLITE_OK) return sqlite_error("open: begin migration", rc);
   auto rollback = [db] {
@@ -508,16 +529,27 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
 
   // WAL: readers never block the writer and the writer never blocks readers, and each commit
   // appends to the log instead of rewriting pages. "memory" is what an in-memory database reports.
+  // Switching needs an exclusive lock and ignores the busy timeout, so several processes opening
+  // a new file at once retry here; a file already in WAL mode is not switched again.
   std::string mode;
-  rc = query_text(db, "PRAGMA journal_mode = WAL", mode);
+  rc = query_text(db, "PRAGMA journal_mode", mode);
+  for (int waited_ms = 0; rc == SQLITE_OK && mode != "wal" && mode != "memory";) {
+    rc = query_text(db, "PRAGMA journal_mode = WAL", mode);
+    if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
+    if (waited_ms >= kBusyTimeoutMs) break;
+    sqlite3_sleep(10);
+    waited_ms += 10;
+    rc = SQLITE_OK;
+    mode.clear();
+  }
   if (rc != SQLITE_OK) return sqlite_error("open: enable WAL", rc);
   if (mode != "wal" && mode != "memory") return store_error(kOpen, "WAL journal mode unavailable");
   // FULL: every commit is synced to the WAL before it is acknowledged. With NORMAL, a power loss
   // could roll back the last commits; for this store that means attempts already charged (an
   // attacker's guesses given back), bindings already confirmed, or rate-limit counts lost. The
-  // cost is one fsync of the WAL per write: measured on an ext4 virtual disk, a one-row UPDATE
-  // took ~0.86 ms with FULL against ~0.07 ms with NORMAL, i.e. ~1,100 writes/s per file. That is
-  // ample for the deployments this backend is for; PostgresStore is the way to scale out.
+  // cost is one fsync of the WAL per write: on the project machine a wrong-code check (one
+  // UPDATE) takes ~156 us, ~6,400/s per file (bench/README.md). That is ample for the
+  // deployments this backend is for; several nodes share state through PostgreSQL (planned).
   rc = exec(db, "PRAGMA synchronous = FULL");
   if (rc != SQLITE_OK) return sqlite_error("open: set synchronous", rc);
   // Deleted rows (consumed challenges, unlinked bindings) are overwritten with zeros instead of

@@ -6,6 +6,8 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -360,6 +362,47 @@ TEST_CASE(
   REQUIRE(full.load() == 37);
   REQUIRE(other.load() == 0);
   REQUIRE(first->find_accounts(index)->size() == 3);
+}
+
+// Several processes (not threads: each its own connection and locks) opening one new file at
+// the same moment, as nodes starting together would: every one of them must get a working store.
+TEST_CASE("SqliteStore: six processes opening one new file at once all succeed",
+          "[store][sqlite][processes]") {
+  for (int round = 0; round < 10; ++round) {
+    TempDir dir;
+    const fs::path file = dir.path() / "shared.db";
+    constexpr int kProcesses = 6;
+    std::vector<pid_t> children;
+    for (int p = 0; p < kProcesses; ++p) {
+      const pid_t pid = ::fork();
+      REQUIRE(pid >= 0);
+      if (pid == 0) {
+        // The child reports through its exit status only (no Catch2 in a forked child).
+        auto store = SqliteStore::open(file.string());
+        if (!store) ::_exit(10 + static_cast<int>(store.code()) % 100);
+        ChallengeRecord r = contract::make_challenge(static_cast<std::uint8_t>(p + 1));
+        ::_exit((*store)->create_challenge(r).is_ok() ? 0 : 9);
+      }
+      children.push_back(pid);
+    }
+    int failures = 0;
+    for (pid_t pid : children) {
+      int status = 0;
+      REQUIRE(::waitpid(pid, &status, 0) == pid);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        UNSCOPED_INFO("child exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+        ++failures;
+      }
+    }
+    CHECK(failures == 0);
+    auto store = open_store(file);
+    for (int p = 0; p < kProcesses; ++p) {
+      auto found =
+          store->find_challenge(contract::make_challenge(static_cast<std::uint8_t>(p + 1)).id);
+      REQUIRE(found.is_ok());
+      CHECK(found->has_value());
+    }
+  }
 }
 
 }  // namespace
