@@ -268,12 +268,12 @@ TEST_CASE("normalize: three spellings of a Pakistani mobile number give one E.16
   CHECK_FALSE(fs::exists(dir / "veribind.db"));  // normalize never touches the database
 }
 
-TEST_CASE("normalize: an email's domain is lower-cased and its local part kept", "[cli]") {
+TEST_CASE("normalize: an email address is lower-cased", "[cli]") {
   TempDir dir;
   const Run run = run_cli(dir.path(), {"normalize", "--json", "--email", "Alice@Example.COM"});
   REQUIRE(run.exit_code == 0);
   const json result = json_of(run);
-  CHECK(result["canonical"] == "Alice@example.com");
+  CHECK(result["canonical"] == "alice@example.com");
   CHECK(result["channel"] == "email");
   CHECK(result["domain"] == "example.com");
 }
@@ -361,7 +361,7 @@ TEST_CASE("link and find: an account bound to a number is found under any spelli
   CHECK(json_of(other)["accounts"] == json::array());
 }
 
-TEST_CASE("link and find: an email-linked account is found whatever the case of the domain",
+TEST_CASE("link and find: an email-linked account is found whatever the case of the address",
           "[cli]") {
   TempDir dir;
   keygen(dir);
@@ -555,7 +555,8 @@ TEST_CASE("help: --help on the program and on every subcommand exits 0", "[cli]"
   TempDir dir;
   const Run top = run_cli(dir.path(), {"--help"});
   CHECK(top.exit_code == 0);
-  for (const char* command : {"keygen", "normalize", "start", "check", "link", "find", "demo"}) {
+  for (const char* command :
+       {"keygen", "normalize", "start", "check", "link", "find", "unlink", "demo"}) {
     INFO(command);
     const Run run = run_cli(dir.path(), {command, "--help"});
     CHECK(run.exit_code == 0);
@@ -631,4 +632,50 @@ TEST_CASE("check, link and find: a missing database is exit 4 and is not created
     CHECK(error_code_of(run) == "unavailable");
     CHECK_FALSE(fs::exists(dir / "veribind.db"));
   }
+}
+
+TEST_CASE("link: a refusal that does not need the code (wrong policy) keeps the code usable",
+          "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, kPhone);
+  const Run wrong_policy =
+      run_cli(dir.path(), {"link", "--json", "--account", "acct-1", "--policy", "email-linked",
+                           "--challenge", started.challenge, "--code", started.code});
+  CHECK(wrong_policy.exit_code == 3);
+  CHECK(error_code_of(wrong_policy) == "wrong_channel");
+  const Run right_policy =
+      run_cli(dir.path(), {"link", "--json", "--account", "acct-1", "--challenge",
+                           started.challenge, "--code", started.code});
+  CHECK(right_policy.exit_code == 0);
+}
+
+TEST_CASE("unlink: frees the number for a change of identifier", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started first = start(dir, kPhone);
+  REQUIRE(run_cli(dir.path(), {"link", "--account", "acct-1", "--challenge", first.challenge,
+                               "--code", first.code})
+              .exit_code == 0);
+  const Run unlinked = run_cli(dir.path(), {"unlink", "--json", "--account", "acct-1"});
+  CHECK(unlinked.exit_code == 0);
+  CHECK(json_of(unlinked)["removed"] == 1);
+  const Run none = run_cli(dir.path(), {"find", "--json", "--phone", "+92 300 1234567"});
+  CHECK(json_of(none)["accounts"].empty());
+  const Started change = start(dir, kPhoneNational, "change-identifier");
+  const Run relinked = run_cli(
+      dir.path(), {"link", "--json", "--account", "acct-2", "--purpose", "change-identifier",
+                   "--challenge", change.challenge, "--code", change.code});
+  CHECK(relinked.exit_code == 0);
+  CHECK(run_cli(dir.path(), {"unlink", "--account", "bad id"}).exit_code == 2);
+}
+
+TEST_CASE("find: an empty file where the database should be is exit 4 and stays empty", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  { std::ofstream touch(dir / "veribind.db"); }
+  const Run run = run_cli(dir.path(), {"find", "--json", "--email", "alice@example.com"});
+  CHECK(run.exit_code == 4);
+  CHECK(error_code_of(run) == "unavailable");
+  CHECK(fs::file_size(dir / "veribind.db") == 0);
 }

@@ -251,3 +251,38 @@ TEST_CASE(
   REQUIRE(merging.link("acct-1", f.verify(merged)).is_ok());
   CHECK(*merging.find(as_typed) == std::vector<std::string>{"acct-1"});
 }
+
+TEST_CASE(
+    "preflight: refuses what link would refuse regardless of other accounts, before the "
+    "code is spent",
+    "[registry]") {
+  Fixture f;
+  Registry phones = f.registry(LinkPolicy::phone_linked());
+  Challenge c = f.verifier.start(pk_mobile(), Purpose::kSignup).value();
+  const std::string code = f.sender.last_code();
+  CHECK(f.registry(LinkPolicy::email_linked()).preflight("acct-1", c.id, Purpose::kSignup).code() ==
+        ErrorCode::kWrongChannel);
+  CHECK(phones.preflight("acct-1", c.id, Purpose::kLogin).code() == ErrorCode::kWrongPurpose);
+  LinkPolicy gb_only = LinkPolicy::phone_linked();
+  gb_only.allowed_regions = {"GB"};
+  CHECK(f.registry(gb_only).preflight("acct-1", c.id, Purpose::kSignup).code() ==
+        ErrorCode::kRegionNotAllowed);
+  CHECK(phones.preflight("bad id", c.id, Purpose::kSignup).code() == ErrorCode::kInvalidAccountId);
+  CHECK(phones.preflight("acct-1", "nope", Purpose::kSignup).code() ==
+        ErrorCode::kInvalidChallengeId);
+  // An unknown challenge is left to check(), which answers uniformly.
+  CHECK(phones.preflight("acct-1", ChallengeId::random().to_string(), Purpose::kSignup).is_ok());
+  // Nothing was charged: the code still verifies and links.
+  CheckResult r = f.verifier.check(c.id, code, Purpose::kSignup).value();
+  REQUIRE(r.outcome == CheckOutcome::kVerified);
+  CHECK(phones.link("acct-1", std::move(*r.verified)).is_ok());
+}
+
+TEST_CASE("preflight: never says whether an identifier is bound (that needs the code)",
+          "[registry][enumeration]") {
+  Fixture f;
+  Registry phones = f.registry(LinkPolicy::phone_linked());
+  REQUIRE(phones.link("acct-1", f.verify(pk_mobile())).is_ok());
+  Challenge c = f.verifier.start(pk_mobile(), Purpose::kSignup).value();
+  CHECK(phones.preflight("acct-2", c.id, Purpose::kSignup).is_ok());
+}

@@ -83,6 +83,9 @@ struct LinkOptions {
   std::string policy = "phone-linked";
   std::string purpose = "signup";
 };
+struct UnlinkOptions {
+  std::string account;
+};
 struct DemoOptions {
   bool keep = false;
   bool db_given = false;  // --db on the command line (then --key-file too): no temp dir
@@ -94,6 +97,7 @@ int run_start(const CommonOptions& common, const StartOptions& options);
 int run_check(const CommonOptions& common, const CheckOptions& options);
 int run_link(const CommonOptions& common, const LinkOptions& options);
 int run_find(const CommonOptions& common, const IdentifierOptions& options);
+int run_unlink(const CommonOptions& common, const UnlinkOptions& options);
 int run_demo(const CommonOptions& common, const DemoOptions& options);
 
 }  // namespace veribind::cli

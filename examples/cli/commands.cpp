@@ -63,7 +63,9 @@ enum class Create : bool { kNo, kYes };
 // Only `start` creates the database: a check, link or find against a missing one has nothing to
 // read, and creating an empty file there would hide a wrong --db.
 Result<std::unique_ptr<SqliteStore>> open_store(const std::string& path, Create create) {
-  if (create == Create::kNo && !std::filesystem::exists(path)) {
+  std::error_code missing;
+  const auto size = std::filesystem::file_size(path, missing);
+  if (create == Create::kNo && (missing || size == 0)) {  // an empty file holds nothing either
     return Status(ErrorCode::kUnavailable,
                   "no database at " + path + " (veribind start creates it; or pass --db)");
   }
@@ -276,6 +278,10 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
   auto registry = Registry::create(std::move(policy).value(), s.ring, *s.store, s.clock);
   if (!registry) return out.error(registry.status());
 
+  // Refusals that do not depend on other accounts come before the code is spent.
+  if (Status pre = registry->preflight(options.account, options.challenge, *purpose); !pre) {
+    return out.error(pre);
+  }
   auto result = s.verifier->check(options.challenge, options.code, *purpose);
   if (!result) return out.error(result.status());
   if (result->outcome != CheckOutcome::kVerified) return report_not_verified(out, *result);
@@ -298,6 +304,28 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
               << " policy\n"
               << "bound to      " << channel_name(channel) << " blind index " << index.hex()
               << " (key version " << index.key_version << ")\n";
+  }
+  return kExitOk;
+}
+
+int run_unlink(const CommonOptions& common, const UnlinkOptions& options) {
+  const Output out(common.json);
+  if (Status s = validate_account_id(options.account); !s) return out.error(s);
+  auto ring = load_key(common.key_file);
+  if (!ring) return out.error(ring.status());
+  auto store = open_store(common.db, Create::kNo);
+  if (!store) return out.error(store.status());
+  const SystemClock clock;
+  // unlink() removes the account's bindings on every channel; the policy plays no part.
+  auto registry = Registry::create(LinkPolicy::phone_linked(), *ring, **store, clock);
+  if (!registry) return out.error(registry.status());
+  auto removed = registry->unlink(options.account);
+  if (!removed) return out.error(removed.status());
+  if (out.json()) {
+    out.emit({{"account", options.account}, {"removed", *removed}});
+  } else {
+    std::cout << "unlinked      account " << options.account << ": " << *removed << " binding"
+              << (*removed == 1 ? "" : "s") << " removed\n";
   }
   return kExitOk;
 }

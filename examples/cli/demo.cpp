@@ -268,8 +268,8 @@ Status step_phone_signup(Context& ctx, std::string* index_hex, Sent* first) {
 
 Status step_email_signup(Context& ctx) {
   ctx.out << "2. Email-linked signup\n"
-          << "   A person types \"" << kEmailTyped << "\". The domain is lower-cased (it is\n"
-          << "   case-insensitive); the local part keeps its case, as RFC 5321 requires.\n";
+          << "   A person types \"" << kEmailTyped << "\". The address is lower-cased: mail\n"
+          << "   providers ignore case, so one mailbox must not bind once per capitalisation.\n";
   auto email = EmailAddress::parse(kEmailTyped);
   if (!email) return email.status();
   ctx.out << "   parsed      " << email->canonical() << '\n';

@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   cli::CheckOptions check;
   cli::LinkOptions link;
   cli::DemoOptions demo;
+  cli::UnlinkOptions unlink;
 
   CLI::App* keygen_cmd = app.add_subcommand("keygen", "write a new 32-byte master key file");
   add_common_options(*keygen_cmd, common);
@@ -104,6 +105,11 @@ int main(int argc, char** argv) {
   add_identifier_options(*find_cmd, identifier);
   add_common_options(*find_cmd, common);
 
+  CLI::App* unlink_cmd = app.add_subcommand(
+      "unlink", "remove an account's bindings (before a change of identifier, or on erasure)");
+  unlink_cmd->add_option("--account", unlink.account, "your backend's account id")->required();
+  add_common_options(*unlink_cmd, common);
+
   CLI::App* demo_cmd = app.add_subcommand(
       "demo", "walk through both policies on a temporary database, showing what is stored");
   demo_cmd->add_flag("--keep", demo.keep, "keep the temporary database and key");
@@ -128,6 +134,7 @@ int main(int argc, char** argv) {
   if (check_cmd->parsed()) return cli::run_check(common, check);
   if (link_cmd->parsed()) return cli::run_link(common, link);
   if (find_cmd->parsed()) return cli::run_find(common, identifier);
+  if (unlink_cmd->parsed()) return cli::run_unlink(common, unlink);
   demo.db_given = demo_cmd->get_option("--db")->count() > 0;
   return cli::run_demo(common, demo);
 }

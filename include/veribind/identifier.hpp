@@ -115,8 +115,8 @@ class PhoneNumber {
 struct EmailOptions {
   // Provider-specific canonicalization, off by default. When on, for providers known to ignore
   // them, "+tags" are dropped (gmail.com, googlemail.com, outlook.com, hotmail.com, live.com,
-  // icloud.com, me.com, fastmail.com, proton.me, protonmail.com), dots are dropped and
-  // googlemail.com becomes gmail.com (Gmail), and the local part is lower-cased. Trade-off: one
+  // icloud.com, me.com, fastmail.com, proton.me, protonmail.com), and dots are dropped and
+  // googlemail.com becomes gmail.com (Gmail). Trade-off: one
   // mailbox can no longer mint many "distinct" addresses (abuse resistance), but the canonical form
   // differs from what the person typed, and a provider that changes its rules would merge
   // distinct people.
@@ -131,15 +131,18 @@ class EmailAddress {
   static constexpr std::size_t kMaxLabel = 63;
 
   // Parses "local@domain", split at the last '@'. Local part: dot-atom (RFC 5321), ASCII, <= 64
-  // octets, case kept. Domain: at least two LDH labels <= 63 octets, no trailing dot, a
-  // non-numeric top-level label, lower-cased; internationalized domains (and "xn--" labels)
-  // go through UTS #46 and come out as A-labels. Leading or trailing whitespace is refused
-  // (kEmailSyntax), not trimmed: callers that want to forgive it trim first.
-  // Errors: kInputTooLong (> 1024 bytes of input), kEmailSyntax, kEmailLocalPartTooLong,
-  // kEmailDomainTooLong, kEmailTooLong, kEmailQuotedLocalPart, kEmailNonAsciiLocalPart,
-  // kEmailInvalidDomain (also domain literals such as "[192.0.2.1]"). The part limits are checked
-  // before the whole-address limit, so an over-long part gets its own code. With provider
-  // canonicalization, a local part the rules leave empty or malformed is kEmailSyntax.
+  // octets, lower-cased. RFC 5321 lets a server treat "Alice" and "alice" as two mailboxes, but
+  // it discourages relying on it and mail providers do not; keeping the case would let one
+  // mailbox hold an account per capitalisation, so veribind folds it. Domain: at least two LDH
+  // labels <= 63 octets, no trailing dot, a non-numeric top-level label, lower-cased;
+  // internationalized domains (and "xn--" labels) go through UTS #46 and come out as A-labels.
+  // Leading or trailing whitespace is refused (kEmailSyntax), not trimmed: callers that want to
+  // forgive it trim first. Errors: kInputTooLong (> 1024 bytes of input), kEmailSyntax,
+  // kEmailLocalPartTooLong, kEmailDomainTooLong, kEmailTooLong, kEmailQuotedLocalPart,
+  // kEmailNonAsciiLocalPart, kEmailInvalidDomain (also domain literals such as "[192.0.2.1]"). The
+  // part limits are checked before the whole-address limit, so an over-long part gets its own code.
+  // With provider canonicalization, a local part the rules leave empty or malformed is
+  // kEmailSyntax.
   static Result<EmailAddress> parse(std::string_view text, EmailOptions options = {});
 
   [[nodiscard]] std::string_view canonical() const noexcept { return address_; }

@@ -38,6 +38,15 @@ class Registry {
   // kAccountHasBinding (the account is already bound on this channel: unlink first); store errors.
   Status link(std::string_view account_id, VerifiedIdentifier verified);
 
+  // The refusals link() would make that do not depend on who else holds the identifier: an
+  // invalid account id, or a wrong channel, purpose, phone type, region or email form for the
+  // challenge `challenge_id` checked for `purpose`. Call it before Verifier::check() so that a
+  // good code is not spent on a link that cannot succeed. It deliberately never answers
+  // kAlreadyBound: whether an identifier is bound is told only to someone who has proved control
+  // of it with a code. Reads the store, changes nothing; an unknown challenge is ok here (check()
+  // gives it the uniform answer). Errors: those above, kInvalidChallengeId, store errors.
+  Status preflight(std::string_view account_id, std::string_view challenge_id, Purpose purpose);
+
   // Account ids bound to exactly this identifier (empty if none). An email is canonicalised with
   // the policy's email options first, so any spelling the policy merges finds the binding;
   // kEmailFormMismatch for an email parsed with provider canonicalization when the policy has
@@ -55,6 +64,9 @@ class Registry {
 
  private:
   Registry(LinkPolicy policy, BlindIndexer indexer, Store& store, const Clock& clock);
+  // The policy's verdict on one verification's attributes; ok when it may link.
+  [[nodiscard]] Status policy_refusal(Channel channel, Purpose purpose, PhoneType phone_type,
+                                      std::string_view region, bool provider_canonical) const;
   LinkPolicy policy_;
   BlindIndexer indexer_;
   Store* store_;

@@ -16,6 +16,49 @@ Status Registry::validate_account_id(std::string_view account_id) {
   return Status::ok();
 }
 
+Status Registry::policy_refusal(Channel channel, Purpose purpose, PhoneType phone_type,
+                                std::string_view region, bool provider_canonical) const {
+  if (channel != policy_.channel) {
+    return {ErrorCode::kWrongChannel, "the " + policy_.name + " policy binds accounts to " +
+                                          std::string(channel_name(policy_.channel)) +
+                                          " identifiers only"};
+  }
+  if (purpose != Purpose::kSignup && purpose != Purpose::kChangeIdentifier) {
+    return {ErrorCode::kWrongPurpose,
+            "only a signup or change-identifier verification can link an account"};
+  }
+  if (channel == Channel::kEmail &&
+      provider_canonical != policy_.email_options.provider_canonicalization) {
+    return {ErrorCode::kEmailFormMismatch,
+            "the email was not parsed with this policy's email options before start()"};
+  }
+  if (channel == Channel::kPhone) {
+    if (!policy_.allowed_phone_types.contains(phone_type)) {
+      return {ErrorCode::kPhoneTypeNotAllowed, "the policy does not bind numbers of type " +
+                                                   std::string(phone_type_name(phone_type))};
+    }
+    if (!policy_.allowed_regions.empty() &&
+        std::find(policy_.allowed_regions.begin(), policy_.allowed_regions.end(), region) ==
+            policy_.allowed_regions.end()) {
+      return {ErrorCode::kRegionNotAllowed, "the policy does not bind numbers of that region"};
+    }
+  }
+  return Status::ok();
+}
+
+Status Registry::preflight(std::string_view account_id, std::string_view challenge_id,
+                           Purpose purpose) {
+  if (Status s = validate_account_id(account_id); !s) return s;
+  auto id = ChallengeId::parse(challenge_id);
+  if (!id) return id.status();
+  auto found = store_->find_challenge(*id);
+  if (!found) return found.status();
+  if (!found->has_value()) return Status::ok();  // check() gives the uniform answer for it
+  const ChallengeRecord& r = **found;
+  return policy_refusal(r.channel, purpose, r.phone_type, {r.region.data(), r.region.size()},
+                        r.provider_canonical);
+}
+
 Result<Registry> Registry::create(LinkPolicy policy, const KeyRing& ring, Store& store,
                                   const Clock& clock) {
   if (Status s = policy.validate(); !s) return s;
@@ -32,31 +75,10 @@ Status Registry::link(std::string_view account_id, VerifiedIdentifier verified) 
   if (verified.spent()) {
     return {ErrorCode::kVerificationSpent, "this verification was already used"};
   }
-  if (verified.channel() != policy_.channel) {
-    return {ErrorCode::kWrongChannel, "the " + policy_.name + " policy binds accounts to " +
-                                          std::string(channel_name(policy_.channel)) +
-                                          " identifiers only"};
-  }
-  if (verified.purpose() != Purpose::kSignup && verified.purpose() != Purpose::kChangeIdentifier) {
-    return {ErrorCode::kWrongPurpose,
-            "only a signup or change-identifier verification can link an account"};
-  }
-  if (verified.channel() == Channel::kEmail &&
-      verified.provider_canonical() != policy_.email_options.provider_canonicalization) {
-    return {ErrorCode::kEmailFormMismatch,
-            "the email was not parsed with this policy's email options before start()"};
-  }
-  if (verified.channel() == Channel::kPhone) {
-    if (!policy_.allowed_phone_types.contains(verified.phone_type())) {
-      return {ErrorCode::kPhoneTypeNotAllowed,
-              "the policy does not bind numbers of type " +
-                  std::string(phone_type_name(verified.phone_type()))};
-    }
-    if (!policy_.allowed_regions.empty() &&
-        std::find(policy_.allowed_regions.begin(), policy_.allowed_regions.end(),
-                  verified.region()) == policy_.allowed_regions.end()) {
-      return {ErrorCode::kRegionNotAllowed, "the policy does not bind numbers of that region"};
-    }
+  if (Status s = policy_refusal(verified.channel(), verified.purpose(), verified.phone_type(),
+                                verified.region(), verified.provider_canonical());
+      !s) {
+    return s;
   }
   BindingRecord binding{std::string(account_id), verified.index(), verified.channel(),
                         clock_->now()};

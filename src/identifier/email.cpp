@@ -25,6 +25,8 @@ namespace {
 // for an internationalized domain whose UTF-8 form is longer than its A-label form.
 constexpr std::size_t kMaxInputBytes = 1024;
 
+// masked() reveals the first character of a local part at least this long.
+constexpr std::size_t kMinLocalToRevealFirst = 3;
 Status syntax(const char* why) { return {ErrorCode::kEmailSyntax, why}; }
 Status invalid_domain(const char* why) { return {ErrorCode::kEmailInvalidDomain, why}; }
 
@@ -254,11 +256,11 @@ Result<EmailAddress> EmailAddress::parse(std::string_view text, EmailOptions opt
   EmailAddress out;
   out.address_.reserve(local.size() + 1 + domain.size());
   out.address_.append(local);
+  for (char& c : out.address_) c = ascii_lower(c);  // see the header: one mailbox, one form
 
   if (options.provider_canonicalization) {
     if (const ProviderRule* rule = find_provider(domain)) {
       std::string& lp = out.address_;
-      for (char& c : lp) c = ascii_lower(c);
       if (const std::size_t plus = lp.find('+'); plus != std::string::npos) lp.resize(plus);
       if (rule->drops_dots) std::erase(lp, '.');
       // "+tag@gmail.com" or "a.+tag@outlook.com" leave nothing, or a trailing dot: no mailbox
@@ -287,7 +289,8 @@ std::string EmailAddress::masked() const {
   if (address_.empty()) return {};  // moved-from
   std::string out;
   out.reserve(address_.size() - at_ + 4);
-  out.push_back(address_.front());  // parse() guarantees a non-empty local part
+  // The first character only when it is not most of the local part: "x@" would be shown whole.
+  if (at_ >= kMinLocalToRevealFirst) out.push_back(address_.front());
   out.append("***@");
   out.append(domain());
   return out;
