@@ -548,7 +548,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
   // could roll back the last commits; for this store that means attempts already charged (an
   // attacker's guesses given back), bindings already confirmed, or rate-limit counts lost. The
   // cost is one fsync of the WAL per write: on the project machine a wrong-code check (one
-  // UPDATE) takes ~156 us, ~6,400/s per file (bench/README.md). That is ample for the
+  // UPDATE) takes ~150 us, ~6,800/s per file (bench/README.md). That is ample for the
   // deployments this backend is for; several nodes share state through PostgreSQL (planned).
   rc = exec(db, "PRAGMA synchronous = FULL");
   if (rc != SQLITE_OK) return sqlite_error("open: set synchronous", rc);
