@@ -593,6 +593,17 @@ TEST_CASE("demo: with --json and --db it prints one summary object and keeps the
   CHECK(result["demo"]["plaintext_found"] == json::array());
   CHECK(result["demo"]["steps"].size() == 5);
   CHECK(run.err.find("plaintext found: none") != std::string::npos);
+  // The codes reach stderr as the --json development sender's delivery lines, one per send.
+  std::istringstream lines(run.err);
+  int deliveries = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const json d = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (d.is_object() && d.contains("delivery")) {
+      ++deliveries;
+      CHECK(d["delivery"]["code"].get<std::string>().size() == 6);
+    }
+  }
+  CHECK(deliveries == 4);
   CHECK(fs::exists(dir / "walk.db"));
   CHECK(fs::file_size(dir / "walk.key") == 32);
 

@@ -66,6 +66,14 @@ class Output {
 // Loads the key file, with a message that tells a first-time user what to do if it is missing.
 [[nodiscard]] Result<KeyRing> load_key(const std::string& path);
 
+// The development sender of --json mode: one machine-readable line per delivery on stderr,
+// {"delivery":{"channel":..,"to":<masked>,"code":..}}, so a script can read the code without
+// scraping prose. Like ConsoleSender, for development only.
+class JsonLineSender final : public Sender {
+ public:
+  Status send(const Delivery& delivery) override;
+};
+
 // The commands. Each returns the process exit status.
 struct StartOptions {
   IdentifierOptions identifier;

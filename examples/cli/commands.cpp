@@ -13,21 +13,6 @@ namespace veribind::cli {
 
 namespace {
 
-// The development sender of --json mode: one machine-readable line per delivery on stderr, so a
-// script can read the code without scraping prose. Like ConsoleSender, for development only.
-class JsonLineSender final : public Sender {
- public:
-  Status send(const Delivery& delivery) override {
-    // Written piece by piece so that the code is never copied into another buffer.
-    std::cerr << R"({"delivery":{"channel":")" << channel_name(delivery.channel) << R"(","to":)"
-              << nlohmann::json(std::string(delivery.masked_destination)).dump() << R"(,"code":")"
-              << delivery.code << "\"}}\n";
-    std::cerr.flush();
-    if (!std::cerr) return {ErrorCode::kDeliveryFailed, "could not write the delivery line"};
-    return Status::ok();
-  }
-};
-
 // The checks Verifier::check() makes before it touches the store, made earlier so that the store
 // is not even opened for input that could never verify.
 Status validate_check_input(std::string_view challenge, std::string_view code) {

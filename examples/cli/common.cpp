@@ -8,6 +8,16 @@
 
 namespace veribind::cli {
 
+Status JsonLineSender::send(const Delivery& delivery) {
+  // Written piece by piece so that the code is never copied into another buffer.
+  std::cerr << R"({"delivery":{"channel":")" << channel_name(delivery.channel) << R"(","to":)"
+            << nlohmann::json(std::string(delivery.masked_destination)).dump() << R"(,"code":")"
+            << delivery.code << "\"}}\n";
+  std::cerr.flush();
+  if (!std::cerr) return {ErrorCode::kDeliveryFailed, "could not write the delivery line"};
+  return Status::ok();
+}
+
 int exit_code_for(ErrorCode code) noexcept {
   // No default: a new ErrorCode makes -Wswitch (and so -Werror) ask where it belongs.
   switch (code) {

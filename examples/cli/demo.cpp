@@ -39,12 +39,13 @@ constexpr std::size_t kShownHexChars = 16;
 constexpr std::size_t kWrapColumn = 96;
 
 // Stands in for an SMS gateway or mail server: keeps the code in memory, where the demo can "type"
-// it back, and says so on the narrative stream.
+// it back, and says so on the narrative stream, or with --json as the JSON delivery line.
 class CapturingSender final : public Sender {
  public:
-  explicit CapturingSender(std::ostream& out) : out_(&out) {}
+  CapturingSender(std::ostream& out, bool json) : out_(&out), json_(json) {}
   Status send(const Delivery& delivery) override {
     codes_.emplace_back(delivery.code);
+    if (json_) return JsonLineSender().send(delivery);
     *out_ << "      [demo sender] " << (delivery.channel == Channel::kPhone ? "SMS" : "email")
           << " to " << delivery.masked_destination << ": code " << delivery.code
           << "  (held in memory; nothing was sent)\n";
@@ -55,6 +56,7 @@ class CapturingSender final : public Sender {
 
  private:
   std::ostream* out_;
+  bool json_;
   std::vector<std::string> codes_;
 };
 
@@ -479,7 +481,7 @@ int run_demo(const CommonOptions& common, const DemoOptions& options) {
   auto store = SqliteStore::open(workspace->db);
   if (!store) return out.error(store.status());
   const SystemClock clock;
-  CapturingSender sender(narrative);
+  CapturingSender sender(narrative, common.json);
   auto verifier = Verifier::create(VerifierConfig{}, *ring, **store, sender, clock);
   if (!verifier) return out.error(verifier.status());
   auto phone_registry = Registry::create(LinkPolicy::phone_linked(), *ring, **store, clock);
