@@ -272,10 +272,25 @@ TEST_CASE(
         ErrorCode::kInvalidChallengeId);
   // An unknown challenge is left to check(), which answers uniformly.
   CHECK(phones.preflight("acct-1", ChallengeId::random().to_string(), Purpose::kSignup).is_ok());
-  // Nothing was charged: the code still verifies and links.
+  // Nothing was charged or changed: the record is as start() left it, and the code still links.
+  const ChallengeRecord after =
+      f.store.find_challenge(ChallengeId::parse(c.id).value()).value().value();
+  CHECK(after.attempts == 0);
   CheckResult r = f.verifier.check(c.id, code, Purpose::kSignup).value();
   REQUIRE(r.outcome == CheckOutcome::kVerified);
   CHECK(phones.link("acct-1", std::move(*r.verified)).is_ok());
+}
+
+TEST_CASE("preflight: an expired or locked challenge gets no policy verdict (check() answers)",
+          "[registry]") {
+  Fixture f;
+  Registry emails = f.registry(LinkPolicy::email_linked());  // the wrong channel for a phone
+  Challenge expired = f.verifier.start(pk_mobile(), Purpose::kSignup).value();
+  Challenge locked = f.verifier.start(pk_mobile(), Purpose::kSignup).value();
+  for (int i = 0; i < 5; ++i) (void)f.verifier.check(locked.id, "000000", Purpose::kLogin);
+  CHECK(emails.preflight("acct-1", locked.id, Purpose::kSignup).is_ok());
+  f.clock.advance(std::chrono::minutes(10));
+  CHECK(emails.preflight("acct-1", expired.id, Purpose::kSignup).is_ok());
 }
 
 TEST_CASE("preflight: never says whether an identifier is bound (that needs the code)",

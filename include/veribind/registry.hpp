@@ -43,8 +43,9 @@ class Registry {
   // challenge `challenge_id` checked for `purpose`. Call it before Verifier::check() so that a
   // good code is not spent on a link that cannot succeed. It deliberately never answers
   // kAlreadyBound: whether an identifier is bound is told only to someone who has proved control
-  // of it with a code. Reads the store, changes nothing; an unknown challenge is ok here (check()
-  // gives it the uniform answer). Errors: those above, kInvalidChallengeId, store errors.
+  // of it with a code. Reads the store, changes nothing; an unknown, expired or locked challenge
+  // is ok here (check() gives it the uniform answer). Errors: those above, kInvalidChallengeId,
+  // store errors.
   Status preflight(std::string_view account_id, std::string_view challenge_id, Purpose purpose);
 
   // Account ids bound to exactly this identifier (empty if none). An email is canonicalised with

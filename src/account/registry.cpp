@@ -53,8 +53,11 @@ Status Registry::preflight(std::string_view account_id, std::string_view challen
   if (!id) return id.status();
   auto found = store_->find_challenge(*id);
   if (!found) return found.status();
-  if (!found->has_value()) return Status::ok();  // check() gives the uniform answer for it
+  // A challenge that check() would refuse anyway (unknown, expired, locked) gets check()'s uniform
+  // answer, not a policy verdict that would tell its holder that it is live.
+  if (!found->has_value()) return Status::ok();
   const ChallengeRecord& r = **found;
+  if (clock_->now() >= r.expires_at || r.attempts >= r.max_attempts) return Status::ok();
   return policy_refusal(r.channel, purpose, r.phone_type, {r.region.data(), r.region.size()},
                         r.provider_canonical);
 }

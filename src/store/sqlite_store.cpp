@@ -387,11 +387,10 @@ Status check_existing_database(sqlite3* db) {
 // database is left alone without taking the write lock (opening must not wait for a busy writer).
 // Otherwise the version is read again under the lock: another process may have migrated since.
 Status migrate(sqlite3* db) {
+  // On a new file the table does not exist yet and the query fails: that falls through to the
+  // locked path, which creates it.
   std::int64_t current = 0;
-  if (query_int(db,
-                "SELECT coalesce(max(version), 0) FROM schema_version "
-                "WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_version')",
-                current) == SQLITE_OK &&
+  if (query_int(db, "SELECT coalesce(max(version), 0) FROM schema_version", current) == SQLITE_OK &&
       current == kSchemaVersion) {
     return {};
   }
@@ -529,18 +528,22 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
 
   // WAL: readers never block the writer and the writer never blocks readers, and each commit
   // appends to the log instead of rewriting pages. "memory" is what an in-memory database reports.
-  // Switching needs an exclusive lock and ignores the busy timeout, so several processes opening
-  // a new file at once retry here; a file already in WAL mode is not switched again.
+  // Switching needs an exclusive lock, and when several processes open a new file at once the
+  // switch can fail busy at once (SQLite does not wait when waiting could deadlock), so it is
+  // retried here within one overall deadline; the busy handler is off meanwhile so that each try
+  // is quick and the deadline is the only wait. A file already in WAL mode is not switched again.
   std::string mode;
   rc = query_text(db, "PRAGMA journal_mode", mode);
-  for (int waited_ms = 0; rc == SQLITE_OK && mode != "wal" && mode != "memory";) {
-    rc = query_text(db, "PRAGMA journal_mode = WAL", mode);
-    if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
-    if (waited_ms >= kBusyTimeoutMs) break;
-    sqlite3_sleep(10);
-    waited_ms += 10;
-    rc = SQLITE_OK;
-    mode.clear();
+  if (rc == SQLITE_OK && mode != "wal" && mode != "memory") {
+    sqlite3_busy_timeout(db, 0);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    while (true) {
+      rc = query_text(db, "PRAGMA journal_mode = WAL", mode);
+      if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) break;
+      sqlite3_sleep(10);
+    }
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
   }
   if (rc != SQLITE_OK) return sqlite_error("open: enable WAL", rc);
   if (mode != "wal" && mode != "memory") return store_error(kOpen, "WAL journal mode unavailable");
