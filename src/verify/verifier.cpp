@@ -190,7 +190,7 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
   if (!sends) return sends.status();
   if (*sends > static_cast<std::uint32_t>(config_.max_sends_per_hour)) {
     return Status(ErrorCode::kRateLimited,
-                  "too many codes sent to this identifier in the last hour; retry later");
+                  "too many codes sent to this identifier this hour; retry later");
   }
 
   ChallengeRecord record = base;
