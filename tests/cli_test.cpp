@@ -377,6 +377,29 @@ TEST_CASE("link and find: an email-linked account is found whatever the case of 
   CHECK(json_of(found)["accounts"] == json::array({"acct-mail"}));
 }
 
+std::vector<std::string> without_cooldown(std::vector<std::string> args) {
+  args.insert(args.end(), {"--resend-cooldown", "0"});
+  return args;
+}
+
+TEST_CASE("start: a second code to one number within the cooldown exits 3 and names the limit",
+          "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  (void)start(dir, kPhone);
+  std::vector<std::string> args = {"start", "--json"};
+  args.insert(args.end(), kPhoneNational.begin(), kPhoneNational.end());
+  const Run refused = run_cli(dir.path(), args);
+  CHECK(refused.exit_code == 3);
+  CHECK(error_code_of(refused) == "resend_too_soon");
+  CHECK(refused.out.find("resend_cooldown") != std::string::npos);
+  CHECK(refused.err.find("\"delivery\"") == std::string::npos);  // no code went out
+  args.insert(args.end(), {"--resend-cooldown", "-1"});
+  const Run bad = run_cli(dir.path(), args);
+  CHECK(bad.exit_code == 2);
+  CHECK(error_code_of(bad) == "invalid_config");
+}
+
 TEST_CASE("link: a second account on a bound number exits 3 with already_bound", "[cli]") {
   TempDir dir;
   keygen(dir);
@@ -384,7 +407,7 @@ TEST_CASE("link: a second account on a bound number exits 3 with already_bound",
   REQUIRE(run_cli(dir.path(), {"link", "--account", "acct-1", "--challenge", first.challenge,
                                "--code", first.code})
               .exit_code == 0);
-  const Started second = start(dir, kPhoneNational);
+  const Started second = start(dir, without_cooldown(kPhoneNational));
   const Run refused = run_cli(dir.path(), {"link", "--json", "--account", "acct-2", "--challenge",
                                            second.challenge, "--code", second.code});
   CHECK(refused.exit_code == 3);
@@ -673,7 +696,7 @@ TEST_CASE("unlink: frees the number for a change of identifier", "[cli]") {
   CHECK(json_of(unlinked)["removed"] == 1);
   const Run none = run_cli(dir.path(), {"find", "--json", "--phone", "+92 300 1234567"});
   CHECK(json_of(none)["accounts"].empty());
-  const Started change = start(dir, kPhoneNational, "change-identifier");
+  const Started change = start(dir, without_cooldown(kPhoneNational), "change-identifier");
   const Run relinked = run_cli(
       dir.path(), {"link", "--json", "--account", "acct-2", "--purpose", "change-identifier",
                    "--challenge", change.challenge, "--code", change.code});

@@ -40,6 +40,8 @@ struct Fixture {
   Challenge start(const Identifier& id, Purpose purpose = Purpose::kSignup) {
     auto c = verifier.start(id, purpose);
     REQUIRE(c.is_ok());
+    INFO(limit_name(c->refusal.limit));
+    REQUIRE(c->sent());
     return std::move(c).value();
   }
   CheckResult check(const std::string& id, const std::string& code,
@@ -131,6 +133,7 @@ TEST_CASE(
 TEST_CASE("start: two challenges never share an id", "[verifier]") {
   VerifierConfig config;
   config.max_sends_per_hour = 1000;
+  config.resend_cooldown = 0s;
   Fixture f(config);
   std::set<std::string> ids;
   for (int i = 0; i < 1000; ++i) ids.insert(f.start(email("a@example.com")).id);
@@ -234,6 +237,7 @@ TEST_CASE("check: a code from one challenge never verifies another", "[verifier]
   Fixture f;
   Challenge a = f.start(email("a@example.com"));
   const std::string code_a = f.sender.last_code();
+  f.clock.advance(30s);  // the resend cooldown
   Challenge b = f.start(email("a@example.com"));
   const std::string code_b = f.sender.last_code();
   if (code_a != code_b) {  // equal codes (1 in 10^6) would be a different test
@@ -310,7 +314,9 @@ TEST_CASE("check: an unknown challenge id is kUnknown", "[verifier]") {
 
 TEST_CASE("check: two threads racing wrong codes never get more than max_checks attempts",
           "[verifier][attempts][race]") {
-  Fixture f;
+  VerifierConfig config;
+  config.max_failed_checks = 1000;  // 20 rounds of 5 would lock the identifier at the last one
+  Fixture f(config);
   for (int round = 0; round < 20; ++round) {
     f.clock.advance(1h);
     Challenge c = f.start(email("race@example.com"));
@@ -345,9 +351,11 @@ TEST_CASE("check: two threads racing wrong codes never get more than max_checks 
 }
 
 TEST_CASE("check: two threads racing the right code verify exactly once", "[verifier][race]") {
-  Fixture f;
+  VerifierConfig config;
+  config.max_sends_per_hour = 1000;
+  config.resend_cooldown = 0s;
+  Fixture f(config);
   for (int round = 0; round < 50; ++round) {
-    if (round % 5 == 0) f.clock.advance(1h);
     Challenge c = f.start(email("race@example.com"));
     const std::string code = f.sender.last_code();
     std::atomic<int> verified{0};
@@ -394,7 +402,13 @@ TEST_CASE(
   Challenge c = f.start(id);
   const ChallengeRecord before = f.stored(c.id);
   f.clock.advance(29s);
-  CHECK(f.verifier.resend(c.id, id).code() == ErrorCode::kResendTooSoon);
+  auto too_soon = f.verifier.resend(c.id, id);
+  REQUIRE(too_soon.is_ok());
+  CHECK_FALSE(too_soon->sent());
+  CHECK(too_soon->refusal.limit == Limit::kResendCooldown);
+  CHECK(too_soon->refusal.retry_at == f.clock.now() + 1s);
+  CHECK(too_soon->id == c.id);
+  CHECK(too_soon->expires_at == before.expires_at);
   f.clock.advance(1s);
   CHECK(f.verifier.resend(c.id, email("b@example.com")).code() == ErrorCode::kIdentifierMismatch);
   CHECK(f.verifier.resend("not-an-id", id).code() == ErrorCode::kInvalidChallengeId);
@@ -407,16 +421,25 @@ TEST_CASE(
   CHECK(f.verifier.resend(c.id, id).code() == ErrorCode::kChallengeNotFound);
 }
 
-TEST_CASE("start: at most 5 codes per identifier per hour, then kRateLimited",
-          "[verifier][rate-limit]") {
+TEST_CASE("start: at most 5 codes per identifier in any rolling hour", "[verifier][rate-limit]") {
   Fixture f;
   Identifier id = phone("+923001234567");
-  for (int i = 0; i < 5; ++i) f.start(id);
-  CHECK(f.verifier.start(id, Purpose::kSignup).code() == ErrorCode::kRateLimited);
-  CHECK(f.verifier.start(email("other@example.com"), Purpose::kSignup).is_ok());
-  CHECK(f.sender.count() == 6);
-  f.clock.advance(1h);
-  CHECK(f.verifier.start(id, Purpose::kSignup).is_ok());
+  f.clock.advance(10min);  // 00:10
+  for (int i = 0; i < 5; ++i) {
+    f.start(id);
+    f.clock.advance(30s);
+  }
+  auto refused = f.verifier.start(id, Purpose::kSignup);
+  REQUIRE(refused.is_ok());
+  CHECK(refused->refusal.limit == Limit::kIdentifierSends);
+  // 5 sends this clock hour: the next hour's count would include them, so 02:00.
+  CHECK(refused->refusal.retry_at == Timestamp(1767225600000ms) + 2h);
+  CHECK(f.sender.count() == 5);
+  f.start(email("other@example.com"));  // another identifier is not limited
+  f.clock.set(Timestamp(1767225600000ms) + 1h + 30min);
+  CHECK_FALSE(f.verifier.start(id, Purpose::kSignup)->sent());  // 01:30: within an hour of 00:12
+  f.clock.set(Timestamp(1767225600000ms) + 2h);
+  f.start(id);
 }
 
 TEST_CASE("start: premium-rate, toll-free and other non-SMS numbers get no code",
@@ -425,9 +448,14 @@ TEST_CASE("start: premium-rate, toll-free and other non-SMS numbers get no code"
   auto toll_free = PhoneNumber::parse("+1 800 253 0000", "", PhoneTypeSet::all());
   REQUIRE(toll_free.is_ok());
   REQUIRE(toll_free->type() == PhoneType::kTollFree);
-  CHECK(f.verifier.start(*toll_free, Purpose::kSignup).code() == ErrorCode::kPhoneTypeNotAllowed);
+  auto refused = f.verifier.start(*toll_free, Purpose::kSignup);
+  REQUIRE(refused.is_ok());
+  CHECK(refused->refusal.limit == Limit::kPhoneType);
+  CHECK(refused->refusal.retry_at == Timestamp{});
   CHECK(f.sender.count() == 0);
-  CHECK(f.store.challenge_count() == 0);
+  // Its challenge exists, as a sent one would, but nothing can verify it.
+  CHECK(f.stored(refused->id).max_attempts == 0);
+  CHECK(f.check(refused->id, "123456").outcome == CheckOutcome::kLocked);
 }
 
 TEST_CASE("start: a failing sender leaves no checkable challenge", "[verifier][delivery]") {
@@ -460,9 +488,14 @@ TEST_CASE("start and check: a store that is down is kUnavailable and nothing is 
 TEST_CASE("public_answer: every refusal looks the same to the end user", "[verifier]") {
   CHECK(public_answer(CheckOutcome::kVerified) == "verified");
   for (CheckOutcome o : {CheckOutcome::kWrongCode, CheckOutcome::kExpired, CheckOutcome::kLocked,
-                         CheckOutcome::kUnknown}) {
+                         CheckOutcome::kUnknown, CheckOutcome::kRateLimited}) {
     CHECK(public_answer(o) == "invalid_or_expired_code");
   }
+  Challenge sent;
+  Challenge refused;
+  refused.refusal = Refusal{Limit::kIdentifierLocked, Timestamp(1ms)};
+  CHECK(public_answer(sent) == "code_sent");
+  CHECK(public_answer(refused) == "code_sent");
 }
 
 TEST_CASE("check: a weak 4-digit configuration sends and verifies 4-digit codes", "[verifier]") {
@@ -483,6 +516,7 @@ TEST_CASE("codes: every allowed length, 4 to 10 digits, is sent and verifies", "
     config.code_length = length;
     config.allow_weak_codes = true;
     config.max_sends_per_hour = 1000;
+    config.resend_cooldown = 0s;
     Fixture f(config);
     std::array<int, 10> leading{};
     for (int i = 0; i < 200; ++i) {
@@ -507,7 +541,9 @@ TEST_CASE("resend: counts against the per-identifier send budget", "[verifier][r
     REQUIRE(f.verifier.resend(c.id, id).is_ok());
   }
   f.clock.advance(30s);
-  CHECK(f.verifier.resend(c.id, id).code() == ErrorCode::kRateLimited);
+  auto refused = f.verifier.resend(c.id, id);
+  REQUIRE(refused.is_ok());
+  CHECK(refused->refusal.limit == Limit::kIdentifierSends);
   CHECK(f.sender.count() == 5);
 }
 

@@ -23,6 +23,9 @@ inline constexpr int kExitSystem = 4;    // key, store, delivery or internal fai
 
 // The one mapping from a library error to an exit status.
 [[nodiscard]] int exit_code_for(ErrorCode code) noexcept;
+// The error code a refused start() is reported with: phone_type_not_allowed, region_not_allowed,
+// resend_too_soon, or rate_limited.
+[[nodiscard]] ErrorCode refusal_error_code(Limit limit) noexcept;
 
 // Options every subcommand takes.
 struct CommonOptions {
@@ -78,6 +81,7 @@ class JsonLineSender final : public Sender {
 struct StartOptions {
   IdentifierOptions identifier;
   std::string purpose = "signup";
+  int resend_cooldown_seconds = 30;
 };
 struct CheckOptions {
   std::string challenge;

@@ -151,7 +151,9 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
   const Output out(common.json);
   const auto purpose = parse_purpose(options.purpose);
   if (!purpose) return out.error(purpose.status());
-  const VerifierConfig config;
+  VerifierConfig config;
+  config.resend_cooldown = std::chrono::seconds(options.resend_cooldown_seconds);
+  if (Status s = config.validate(); !s) return out.error(s);
   auto identifier = parse_identifier(options.identifier);
   if (!identifier) return out.error(identifier.status());
   // start() would refuse a premium-rate or VoIP number too; refusing it here keeps the database
@@ -175,6 +177,14 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
   if (!verifier) return out.error(verifier.status());
   auto challenge = verifier->start(*identifier, *purpose);
   if (!challenge) return out.error(challenge.status());
+  if (!challenge->sent()) {
+    // An operator tool says which limit refused, and until when; an end-user facing backend would
+    // show public_answer(*challenge) instead, the same as for a sent code.
+    const Refusal& refusal = challenge->refusal;
+    std::string message = "no code sent: limit " + std::string(limit_name(refusal.limit));
+    if (refusal.retry_at != Timestamp{}) message += ", retry at " + iso8601_utc(refusal.retry_at);
+    return out.error(refusal_error_code(refusal.limit), message);
+  }
 
   const std::string expires = iso8601_utc(challenge->expires_at);
   if (out.json()) {

@@ -65,6 +65,15 @@ int exit_code_for(ErrorCode code) noexcept {
   return kExitSystem;
 }
 
+ErrorCode refusal_error_code(Limit limit) noexcept {
+  switch (limit) {
+    case Limit::kPhoneType: return ErrorCode::kPhoneTypeNotAllowed;
+    case Limit::kRegion: return ErrorCode::kRegionNotAllowed;
+    case Limit::kResendCooldown: return ErrorCode::kResendTooSoon;
+    default: return ErrorCode::kRateLimited;
+  }
+}
+
 int Output::error(ErrorCode code, std::string_view message) const {
   if (json_) {
     const nlohmann::json object = {

@@ -38,6 +38,17 @@ constexpr std::string_view kEmailLower = "alice@example.com";
 constexpr std::size_t kShownHexChars = 16;
 constexpr std::size_t kWrapColumn = 96;
 
+// The system clock, plus the time the demo has skipped ahead (to get past a limit without
+// waiting).
+class DemoClock final : public Clock {
+ public:
+  [[nodiscard]] Timestamp now() const override { return SystemClock().now() + skipped_; }
+  void skip(std::chrono::milliseconds by) { skipped_ += by; }
+
+ private:
+  std::chrono::milliseconds skipped_{0};
+};
+
 // Stands in for an SMS gateway or mail server: keeps the code in memory, where the demo can "type"
 // it back, and says so on the narrative stream, or with --json as the JSON delivery line.
 class CapturingSender final : public Sender {
@@ -141,6 +152,7 @@ Statement prepare(sqlite3* db, const std::string& sql) {
 struct Context {
   std::ostream& out;
   std::string db_path;
+  DemoClock& clock;
   Verifier& verifier;
   Registry& phone_registry;
   Registry& email_registry;
@@ -208,6 +220,10 @@ Result<Sent> send_code(Context& ctx, const Identifier& identifier, Purpose purpo
           << '\n';
   auto challenge = ctx.verifier.start(identifier, purpose);
   if (!challenge) return challenge.status();
+  if (!challenge->sent()) {
+    return Status(ErrorCode::kInternal, "demo: start refused by the limit " +
+                                            std::string(limit_name(challenge->refusal.limit)));
+  }
   ctx.out << "               challenge " << shorten_hex(challenge->id) << ", expires "
           << iso8601_utc(challenge->expires_at) << '\n';
   return Sent{std::move(challenge).value(), ctx.sender.last_code()};
@@ -286,12 +302,26 @@ Status step_email_signup(Context& ctx) {
 
 Status step_wrong_code(Context& ctx) {
   ctx.out << "3. A wrong code\n"
-          << "   A login code is sent to the email address and the person mistypes it. The\n"
-          << "   attempt is charged before the comparison, so guesses are limited (5 per\n"
-          << "   challenge); the public answer is the same as for any other failure.\n";
+          << "   A login code is asked for the email address moments after step 2's code: the\n"
+          << "   resend cooldown (30 s) refuses it. Then it is sent, and the person mistypes\n"
+          << "   it. The attempt is charged before the comparison, so guesses are limited (5\n"
+          << "   per challenge); the public answer is the same as for any other failure.\n";
   auto email = EmailAddress::parse(kEmailTyped);
   if (!email) return email.status();
-  auto sent = send_code(ctx, Identifier(std::move(email).value()), Purpose::kLogin);
+  const Identifier identifier(std::move(email).value());
+  auto early = ctx.verifier.start(identifier, Purpose::kLogin);
+  if (!early) return early.status();
+  if (early->refusal.limit != Limit::kResendCooldown) {
+    return unexpected(3, "a second code within the resend cooldown was not refused");
+  }
+  ctx.out << "   start       refused: " << limit_name(early->refusal.limit) << " until "
+          << iso8601_utc(early->refusal.retry_at) << " (for the backend's log)\n"
+          << "               the end user is told \"" << public_answer(*early)
+          << "\", as for any start: the answer\n"
+          << "               never says whether an address is bound, limited or blocked\n"
+          << "   (the demo's clock skips 30 s)\n";
+  ctx.clock.skip(std::chrono::seconds(30));
+  auto sent = send_code(ctx, identifier, Purpose::kLogin);
   if (!sent) return sent.status();
   std::string wrong = sent->code;
   wrong[0] = wrong[0] == '9' ? '0' : static_cast<char>(wrong[0] + 1);
@@ -480,7 +510,7 @@ int run_demo(const CommonOptions& common, const DemoOptions& options) {
   if (!ring) return out.error(ring.status());
   auto store = SqliteStore::open(workspace->db);
   if (!store) return out.error(store.status());
-  const SystemClock clock;
+  DemoClock clock;
   CapturingSender sender(narrative, common.json);
   auto verifier = Verifier::create(VerifierConfig{}, *ring, **store, sender, clock);
   if (!verifier) return out.error(verifier.status());
@@ -491,6 +521,7 @@ int run_demo(const CommonOptions& common, const DemoOptions& options) {
 
   Context ctx{narrative,
               workspace->db,
+              clock,
               *verifier,
               *phone_registry,
               *email_registry,

@@ -78,6 +78,10 @@ int main(int argc, char** argv) {
   add_identifier_options(*start_cmd, start.identifier);
   start_cmd->add_option("--purpose", start.purpose, "signup, login, recovery or change-identifier")
       ->capture_default_str();
+  start_cmd
+      ->add_option("--resend-cooldown", start.resend_cooldown_seconds,
+                   "seconds before another code may go to the same identifier")
+      ->capture_default_str();
   add_common_options(*start_cmd, common);
 
   CLI::App* check_cmd = app.add_subcommand("check", "check a code against a challenge");

@@ -27,8 +27,9 @@ class SqliteStore final : public Store {
   Result<bool> reissue_challenge(const ChallengeId& id,
                                  const std::array<std::uint8_t, 16>& code_tag, Timestamp expires_at,
                                  Timestamp now) override;
-  Result<std::uint32_t> increment_counter(const CounterKey& key, Timestamp window_end,
-                                          Timestamp now) override;
+  Result<CounterState> add_to_counter(const CounterKey& key, std::uint32_t delta,
+                                      Timestamp window_end, Timestamp now) override;
+  Status reset_counter(const CounterKey& key) override;
   Result<BindOutcome> insert_binding(const BindingRecord& binding,
                                      std::uint32_t max_accounts) override;
   Result<std::vector<std::string>> find_accounts(const BlindIndex& index) override;

@@ -36,9 +36,10 @@ struct ChallengeRecord {
   static constexpr std::size_t kTagBytes = 16;
   ChallengeId id;
   std::array<std::uint8_t, kTagBytes> code_tag{};  // keyed PRF of (id, purpose, code)
-  BlindIndex index;        // of the identifier the code was sent to; its key version also
-                           // names the code-tag key
-  Timestamp expires_at{};  // the code is refused from this instant on
+  BlindIndex index;                // of the identifier the code was sent to; its key version also
+                                   // names the code-tag key
+  std::uint16_t calling_code = 0;  // of a phone (92 for PK, 882 for a +882 network); 0 for email
+  Timestamp expires_at{};          // the code is refused from this instant on
   Purpose purpose = Purpose::kSignup;
   Channel channel = Channel::kPhone;
   PhoneType phone_type = PhoneType::kUnknown;  // kUnknown for email
@@ -84,6 +85,15 @@ struct PurgeCounts {
 // A rate-limit counter key: a keyed hash chosen by the caller.
 using CounterKey = std::array<std::uint8_t, 32>;
 
+// A counter as it is after an operation: its count and the end of its window. {0, {}} for a
+// counter that does not exist or whose window has ended.
+struct CounterState {
+  std::uint32_t count = 0;
+  Timestamp window_end{};
+
+  bool operator==(const CounterState&) const = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -105,10 +115,13 @@ class Store {
                                          Timestamp expires_at, Timestamp now) = 0;
 
   // --- rate-limit counters ---
-  // Atomically: if the counter exists and now < its window end, increments it; otherwise starts
-  // it at 1 with window end `window_end`. Returns the count after the increment.
-  virtual Result<std::uint32_t> increment_counter(const CounterKey& key, Timestamp window_end,
-                                                  Timestamp now) = 0;
+  // Atomically: if the counter exists and now < its window end, adds `delta` to it (saturating
+  // at UINT32_MAX); otherwise, if delta > 0, starts it at `delta` with window end `window_end`.
+  // delta 0 reads: it never writes. Returns the counter as it is after the call.
+  virtual Result<CounterState> add_to_counter(const CounterKey& key, std::uint32_t delta,
+                                              Timestamp window_end, Timestamp now) = 0;
+  // Removes the counter (a success resets a failure count). Removing an absent counter is ok.
+  virtual Status reset_counter(const CounterKey& key) = 0;
 
   // --- bindings ---
   // Inserts the binding unless the identifier already holds `max_accounts` accounts or the
@@ -143,8 +156,9 @@ class MemoryStore final : public Store {
   Result<bool> reissue_challenge(const ChallengeId& id,
                                  const std::array<std::uint8_t, 16>& code_tag, Timestamp expires_at,
                                  Timestamp now) override;
-  Result<std::uint32_t> increment_counter(const CounterKey& key, Timestamp window_end,
-                                          Timestamp now) override;
+  Result<CounterState> add_to_counter(const CounterKey& key, std::uint32_t delta,
+                                      Timestamp window_end, Timestamp now) override;
+  Status reset_counter(const CounterKey& key) override;
   Result<BindOutcome> insert_binding(const BindingRecord& binding,
                                      std::uint32_t max_accounts) override;
   Result<std::vector<std::string>> find_accounts(const BlindIndex& index) override;

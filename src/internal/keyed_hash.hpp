@@ -10,6 +10,7 @@
 #include <span>
 #include <string_view>
 
+#include "internal/mac_count.hpp"
 #include "veribind/secret.hpp"
 
 namespace veribind::internal {
@@ -28,6 +29,7 @@ inline void keyed_blake2b(std::span<std::uint8_t> out, const SecretBytes& key,
   for (const auto& part : parts) crypto_generichash_update(&state, part.data(), part.size());
   crypto_generichash_final(&state, out.data(), out.size());
   sodium_memzero(&state, sizeof state);
+  ++mac_count;
 }
 
 }  // namespace veribind::internal

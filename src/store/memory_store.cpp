@@ -7,6 +7,7 @@
 // and chunk slack. Record chunks are kept at the peak count and reused, never returned.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -231,13 +232,29 @@ Result<bool> MemoryStore::reissue_challenge(const ChallengeId& id,
   return true;
 }
 
-Result<std::uint32_t> MemoryStore::increment_counter(const CounterKey& key, Timestamp window_end,
-                                                     Timestamp now) {
+Result<CounterState> MemoryStore::add_to_counter(const CounterKey& key, std::uint32_t delta,
+                                                 Timestamp window_end, Timestamp now) {
   std::lock_guard lock(impl_->counters_mutex);
-  auto [it, inserted] = impl_->counters.try_emplace(key, Counter{window_end, 0});
+  auto it = impl_->counters.find(key);
+  const bool live = it != impl_->counters.end() && now < it->second.window_end;
+  if (delta == 0) {
+    return live ? CounterState{it->second.count, it->second.window_end} : CounterState{};
+  }
+  if (!live) {
+    if (it == impl_->counters.end()) it = impl_->counters.emplace(key, Counter{}).first;
+    it->second = Counter{window_end, 0};
+  }
   Counter& c = it->second;
-  if (!inserted && now >= c.window_end) c = Counter{window_end, 0};
-  return ++c.count;
+  c.count = delta > std::numeric_limits<std::uint32_t>::max() - c.count
+                ? std::numeric_limits<std::uint32_t>::max()
+                : c.count + delta;
+  return CounterState{c.count, c.window_end};
+}
+
+Status MemoryStore::reset_counter(const CounterKey& key) {
+  std::lock_guard lock(impl_->counters_mutex);
+  impl_->counters.erase(key);
+  return Status::ok();
 }
 
 Result<BindOutcome> MemoryStore::insert_binding(const BindingRecord& binding,

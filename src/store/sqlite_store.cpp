@@ -35,7 +35,7 @@ namespace {
 
 // The schema version this code reads and writes. A database of a newer version is refused:
 // writing to it with an older understanding of its tables could break its invariants.
-constexpr std::int64_t kSchemaVersion = 1;
+constexpr std::int64_t kSchemaVersion = 2;
 
 // How long an operation waits for another process's write lock before reporting kUnavailable.
 constexpr int kBusyTimeoutMs = 5000;
@@ -91,6 +91,12 @@ CREATE TABLE IF NOT EXISTS bindings (
 CREATE INDEX IF NOT EXISTS bindings_by_index
   ON bindings (blind_index, key_version, created_at, account_id);
 )sql"},
+    // v2: a challenge records the phone's calling code, for per-calling-code budgets and metrics
+    // (a region cannot tell +870 from +882: both are "001" in libphonenumber).
+    {2, R"sql(
+ALTER TABLE challenges ADD COLUMN
+  calling_code INTEGER NOT NULL DEFAULT 0 CHECK (calling_code BETWEEN 0 AND 999);
+)sql"},
 };
 
 static_assert(static_cast<std::int64_t>(std::size(kMigrations)) == kSchemaVersion,
@@ -98,7 +104,7 @@ static_assert(static_cast<std::int64_t>(std::size(kMigrations)) == kSchemaVersio
 
 constexpr const char* kChallengeColumns =
     "id, code_tag, blind_index, key_version, expires_at, purpose, channel, phone_type, region, "
-    "attempts, max_attempts, provider_canonical";
+    "attempts, max_attempts, provider_canonical, calling_code";
 
 // Every statement the store runs after open, prepared once with SQLITE_PREPARE_PERSISTENT.
 enum Stmt : std::size_t {
@@ -111,7 +117,9 @@ enum Stmt : std::size_t {
   kConsumeChallenge,
   kFindChallenge,
   kReissueChallenge,
-  kIncrementCounter,
+  kAddToCounter,
+  kReadCounter,
+  kResetCounter,
   kAccountHasBinding,
   kCountBindings,
   kInsertBinding,
@@ -130,7 +138,7 @@ std::string statement_sql(Stmt which) {
     case kRollback: return "ROLLBACK";
     case kInsertChallenge:
       return "INSERT INTO challenges (" + cols +
-             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
     // The whole hot-path check in one statement: the condition and the increment happen under
     // the write lock, so racing callers (threads or processes) can never charge past the limit.
     case kChargeAttempt:
@@ -146,12 +154,15 @@ std::string statement_sql(Stmt which) {
              "?4";
     // SET expressions see the row as it was before the update, so both CASEs test the old window.
     // The count saturates at UINT32_MAX rather than overflowing the caller's type.
-    case kIncrementCounter:
-      return "INSERT INTO counters (key, window_end, count) VALUES (?1, ?2, 1) "
+    case kAddToCounter:
+      return "INSERT INTO counters (key, window_end, count) VALUES (?1, ?2, ?3) "
              "ON CONFLICT (key) DO UPDATE SET "
-             "count = CASE WHEN window_end > ?3 THEN min(count + 1, 4294967295) ELSE 1 END, "
-             "window_end = CASE WHEN window_end > ?3 THEN window_end ELSE excluded.window_end END "
-             "RETURNING count";
+             "count = CASE WHEN window_end > ?4 THEN min(count + ?3, 4294967295) ELSE ?3 END, "
+             "window_end = CASE WHEN window_end > ?4 THEN window_end ELSE excluded.window_end END "
+             "RETURNING count, window_end";
+    case kReadCounter:
+      return "SELECT count, window_end FROM counters WHERE key = ?1 AND window_end > ?2";
+    case kResetCounter: return "DELETE FROM counters WHERE key = ?1";
     case kAccountHasBinding: return "SELECT 1 FROM bindings WHERE account_id = ?1 AND channel = ?2";
     // Bounded: counting stops at max_accounts, however many rows an index holds.
     case kCountBindings:
@@ -270,6 +281,7 @@ bool bind_challenge_row(sqlite3_stmt* s, const ChallengeRecord& r, int& rc) {
   if (rc == SQLITE_OK) rc = bind_int(s, 10, r.attempts);
   if (rc == SQLITE_OK) rc = bind_int(s, 11, r.max_attempts);
   if (rc == SQLITE_OK) rc = bind_int(s, 12, r.provider_canonical ? 1 : 0);
+  if (rc == SQLITE_OK) rc = bind_int(s, 13, r.calling_code);
   return rc == SQLITE_OK;
 }
 
@@ -308,6 +320,9 @@ bool read_challenge_row(sqlite3_stmt* s, ChallengeRecord& r) {
     return false;
   }
   r.provider_canonical = provider_canonical == 1;
+  const std::int64_t calling_code = sqlite3_column_int64(s, 12);
+  if (calling_code < 0 || calling_code > 999) return false;
+  r.calling_code = static_cast<std::uint16_t>(calling_code);
   return true;
 }
 
@@ -676,24 +691,43 @@ Result<bool> SqliteStore::reissue_challenge(const ChallengeId& id,
 
 // --- rate-limit counters ------------------------------------------------------------------------
 
-Result<std::uint32_t> SqliteStore::increment_counter(const CounterKey& key, Timestamp window_end,
-                                                     Timestamp now) {
-  constexpr std::string_view op = "increment_counter";
+Result<CounterState> SqliteStore::add_to_counter(const CounterKey& key, std::uint32_t delta,
+                                                 Timestamp window_end, Timestamp now) {
+  constexpr std::string_view op = "add_to_counter";
   std::lock_guard lock(impl_->mutex);
-  Use s(impl_->stmt(kIncrementCounter));
+  // A read (delta 0) must not create a row: a plain SELECT of the live counter.
+  Use s(impl_->stmt(delta == 0 ? kReadCounter : kAddToCounter));
   int rc = bind_blob(s.get(), 1, key);
-  if (rc == SQLITE_OK) rc = bind_int(s.get(), 2, to_ms(window_end));
-  if (rc == SQLITE_OK) rc = bind_int(s.get(), 3, to_ms(now));
+  if (delta == 0) {
+    if (rc == SQLITE_OK) rc = bind_int(s.get(), 2, to_ms(now));
+  } else {
+    if (rc == SQLITE_OK) rc = bind_int(s.get(), 2, to_ms(window_end));
+    if (rc == SQLITE_OK) rc = bind_int(s.get(), 3, delta);
+    if (rc == SQLITE_OK) rc = bind_int(s.get(), 4, to_ms(now));
+  }
   if (rc != SQLITE_OK) return sqlite_error(op, rc);
   rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE && delta == 0) return CounterState{};
   if (rc != SQLITE_ROW) return sqlite_error(op, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc);
   const std::int64_t count = sqlite3_column_int64(s.get(), 0);
-  rc = sqlite3_step(s.get());  // commits
+  const Timestamp ends = from_ms(sqlite3_column_int64(s.get(), 1));
+  rc = sqlite3_step(s.get());  // commits a write
   if (rc != SQLITE_DONE) return sqlite_error(op, rc);
   if (count < 1 || count > std::numeric_limits<std::uint32_t>::max()) {
     return store_error(op, "a stored counter is malformed");
   }
-  return static_cast<std::uint32_t>(count);
+  return CounterState{static_cast<std::uint32_t>(count), ends};
+}
+
+Status SqliteStore::reset_counter(const CounterKey& key) {
+  constexpr std::string_view op = "reset_counter";
+  std::lock_guard lock(impl_->mutex);
+  Use s(impl_->stmt(kResetCounter));
+  int rc = bind_blob(s.get(), 1, key);
+  if (rc != SQLITE_OK) return sqlite_error(op, rc);
+  rc = sqlite3_step(s.get());
+  if (rc != SQLITE_DONE) return sqlite_error(op, rc);
+  return {};
 }
 
 // --- bindings -----------------------------------------------------------------------------------

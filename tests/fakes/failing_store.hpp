@@ -35,10 +35,14 @@ class FailingStore final : public Store {
     if (Status s = gate(); !s) return s;
     return inner.reissue_challenge(id, tag, expires_at, now);
   }
-  Result<std::uint32_t> increment_counter(const CounterKey& key, Timestamp window_end,
-                                          Timestamp now) override {
+  Result<CounterState> add_to_counter(const CounterKey& key, std::uint32_t delta,
+                                      Timestamp window_end, Timestamp now) override {
     if (Status s = gate(); !s) return s;
-    return inner.increment_counter(key, window_end, now);
+    return inner.add_to_counter(key, delta, window_end, now);
+  }
+  Status reset_counter(const CounterKey& key) override {
+    if (Status s = gate(); !s) return s;
+    return inner.reset_counter(key);
   }
   Result<BindOutcome> insert_binding(const BindingRecord& b, std::uint32_t max) override {
     if (Status s = gate(); !s) return s;

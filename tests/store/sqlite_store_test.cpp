@@ -158,20 +158,20 @@ TEST_CASE("SqliteStore: reopening the file keeps challenges, counters and bindin
     auto store = open_store(file);
     REQUIRE(store->create_challenge(record).is_ok());
     REQUIRE(store->charge_attempt(record.id, kT0)->outcome == ChargeOutcome::kCharged);
-    REQUIRE(*store->increment_counter(make_counter_key(1), kT0 + hours(1), kT0) == 1);
+    REQUIRE(store->add_to_counter(make_counter_key(1), 1, kT0 + hours(1), kT0)->count == 1);
     REQUIRE(*store->insert_binding(make_binding("acct-1", make_index(1), Channel::kPhone), 1) ==
             BindOutcome::kBound);
   }
   auto reopened = open_store(file);
   REQUIRE(*reopened->find_challenge(record.id) == charged);
-  REQUIRE(*reopened->increment_counter(make_counter_key(1), kT0 + hours(1), kT0) == 2);
+  REQUIRE(reopened->add_to_counter(make_counter_key(1), 1, kT0 + hours(1), kT0)->count == 2);
   REQUIRE(*reopened->find_accounts(make_index(1)) == Strings{"acct-1"});
   REQUIRE(*reopened->insert_binding(make_binding("acct-2", make_index(1), Channel::kPhone), 1) ==
           BindOutcome::kIdentifierFull);
 }
 
 TEST_CASE(
-    "SqliteStore: a new database is at schema version 1 in WAL mode and reopening it "
+    "SqliteStore: a new database is at the latest schema version in WAL mode and reopening it "
     "changes nothing",
     "[store][sqlite]") {
   TempDir dir;
@@ -181,7 +181,7 @@ TEST_CASE(
   Strings objects_before;
   {
     RawDb raw(file);
-    REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1"});
+    REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
     REQUIRE(raw.column("PRAGMA journal_mode") == Strings{"wal"});
     objects_before = raw.column(kSchemaObjects);
   }
@@ -193,7 +193,7 @@ TEST_CASE(
   open_store(file).reset();
   open_store(file).reset();
   RawDb raw(file);
-  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1"});
+  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
   REQUIRE(raw.column(kSchemaObjects) == objects_before);
 }
 
@@ -205,15 +205,45 @@ TEST_CASE("SqliteStore: a database of a newer schema version is refused with kSt
     auto store = open_store(file);
     REQUIRE(store->create_challenge(make_challenge(1)).is_ok());
   }
-  RawDb(file).exec("INSERT INTO schema_version (version) VALUES (2)");
+  Strings versions;
+  {
+    RawDb raw(file);
+    raw.exec("INSERT INTO schema_version (version) SELECT max(version) + 1 FROM schema_version");
+    versions = raw.column("SELECT version FROM schema_version ORDER BY version");
+  }
 
   auto refused = SqliteStore::open(file.string());
   REQUIRE_FALSE(refused.is_ok());
   REQUIRE(refused.code() == ErrorCode::kStoreError);
 
   RawDb raw(file);
-  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
+  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == versions);
   REQUIRE(raw.column("SELECT count(*) FROM challenges") == Strings{"1"});
+}
+
+TEST_CASE("SqliteStore: a version 1 database is upgraded in place and keeps its rows",
+          "[store][sqlite]") {
+  TempDir dir;
+  const fs::path file = dir.path() / "veribind.db";
+  ChallengeRecord v1 = make_challenge(1);
+  v1.calling_code = 0;  // what an upgraded row reads back: v1 did not record it
+  {
+    auto store = open_store(file);
+    REQUIRE(store->create_challenge(v1).is_ok());
+  }
+  {
+    // Take the file back to schema v1 as a v1 build left it.
+    RawDb raw(file);
+    raw.exec("ALTER TABLE challenges DROP COLUMN calling_code");
+    raw.exec("DELETE FROM schema_version WHERE version > 1");
+  }
+  auto store = open_store(file);
+  REQUIRE(*store->find_challenge(v1.id) == v1);
+  ChallengeRecord v2 = make_challenge(2);
+  REQUIRE(store->create_challenge(v2).is_ok());
+  REQUIRE(*store->find_challenge(v2.id) == v2);
+  RawDb raw(file);
+  REQUIRE(raw.column("SELECT max(version) FROM schema_version") == Strings{"2"});
 }
 
 TEST_CASE("SqliteStore: a path in a directory that does not exist is kUnavailable",

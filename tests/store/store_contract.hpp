@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <thread>
@@ -79,6 +80,7 @@ inline ChallengeRecord make_challenge(std::uint8_t n, Timestamp expires_at = kT0
   record.region = {'P', 'K'};
   record.attempts = 0;
   record.max_attempts = max_attempts;
+  record.calling_code = 92;
   return record;
 }
 
@@ -121,12 +123,17 @@ inline void create(Store& store, const ChallengeRecord& record) {
   REQUIRE(created.is_ok());
 }
 
+inline CounterState add(Store& store, const CounterKey& key, std::uint32_t delta,
+                        Timestamp window_end, Timestamp now) {
+  auto state = store.add_to_counter(key, delta, window_end, now);
+  INFO(state.status().message());
+  REQUIRE(state.is_ok());
+  return *state;
+}
+
 inline std::uint32_t increment(Store& store, const CounterKey& key, Timestamp window_end,
                                Timestamp now) {
-  auto count = store.increment_counter(key, window_end, now);
-  INFO(count.status().message());
-  REQUIRE(count.is_ok());
-  return *count;
+  return add(store, key, 1, window_end, now).count;
 }
 
 inline BindOutcome bind(Store& store, const BindingRecord& binding, std::uint32_t max_accounts) {
@@ -537,6 +544,55 @@ inline void delete_bindings_removes_every_binding_of_the_account_and_counts_them
 
 // --- retention ----------------------------------------------------------------------------------
 
+inline void add_to_counter_adds_delta_and_returns_the_window_end(Store& store) {
+  const CounterKey key = make_counter_key(1);
+  REQUIRE(add(store, key, 3, kT0 + hours(1), kT0) == CounterState{3, kT0 + hours(1)});
+  REQUIRE(add(store, key, 2, kT0 + hours(9), kT0 + minutes(1)) == CounterState{5, kT0 + hours(1)});
+  // A new window starts at delta, not at 1.
+  REQUIRE(add(store, key, 4, kT0 + hours(3), kT0 + hours(2)) == CounterState{4, kT0 + hours(3)});
+}
+
+inline void a_zero_delta_reads_without_writing(Store& store) {
+  const CounterKey key = make_counter_key(1);
+  // An absent counter reads as {0, {}} and is not created ...
+  REQUIRE(add(store, key, 0, kT0 + hours(1), kT0) == CounterState{});
+  REQUIRE(add(store, key, 1, kT0 + hours(1), kT0) == CounterState{1, kT0 + hours(1)});
+  // ... so the window of the first real increment is the one passed then, not at the read.
+  REQUIRE(add(store, key, 0, kT0 + hours(7), kT0 + minutes(1)) == CounterState{1, kT0 + hours(1)});
+  REQUIRE(add(store, key, 0, kT0 + hours(7), kT0 + minutes(2)) == CounterState{1, kT0 + hours(1)});
+  // An ended window reads as absent, and the read does not restart it.
+  REQUIRE(add(store, key, 0, kT0 + hours(7), kT0 + hours(1)) == CounterState{});
+  REQUIRE(add(store, key, 1, kT0 + hours(3), kT0 + hours(2)) == CounterState{1, kT0 + hours(3)});
+  // A read leaves nothing behind for purge either.
+  REQUIRE(add(store, make_counter_key(2), 0, kT0 + hours(1), kT0) == CounterState{});
+  auto purged = store.purge_expired(kT0 + hours(100), 10000);
+  REQUIRE(purged.is_ok());
+  REQUIRE(purged->counters == 1);
+}
+
+inline void a_counter_saturates_instead_of_wrapping(Store& store) {
+  const CounterKey key = make_counter_key(1);
+  constexpr std::uint32_t kMax = std::numeric_limits<std::uint32_t>::max();
+  REQUIRE(add(store, key, kMax - 1, kT0 + hours(1), kT0).count == kMax - 1);
+  REQUIRE(add(store, key, 5, kT0 + hours(1), kT0).count == kMax);
+  REQUIRE(add(store, key, 1, kT0 + hours(1), kT0).count == kMax);
+}
+
+inline void reset_counter_removes_it_and_ignores_absent_ones(Store& store) {
+  const CounterKey a = make_counter_key(1);
+  const CounterKey b = make_counter_key(2);
+  REQUIRE(increment(store, a, kT0 + hours(1), kT0) == 1);
+  REQUIRE(increment(store, a, kT0 + hours(1), kT0) == 2);
+  REQUIRE(increment(store, b, kT0 + hours(1), kT0) == 1);
+  REQUIRE(store.reset_counter(a).is_ok());
+  REQUIRE(add(store, a, 0, kT0 + hours(1), kT0) == CounterState{});
+  REQUIRE(add(store, b, 0, kT0 + hours(1), kT0) == CounterState{1, kT0 + hours(1)});
+  REQUIRE(store.reset_counter(a).is_ok());  // already gone: still ok
+  REQUIRE(store.reset_counter(make_counter_key(9)).is_ok());
+  // After a reset the next increment starts a new window.
+  REQUIRE(add(store, a, 1, kT0 + hours(2), kT0 + minutes(5)) == CounterState{1, kT0 + hours(2)});
+}
+
 inline void purge_expired_removes_only_expired_rows(Store& store) {
   const ChallengeRecord long_gone = make_challenge(1, kT0 - hours(1));
   const ChallengeRecord just_expired = make_challenge(2, kT0);
@@ -628,6 +684,16 @@ inline void purge_expired_removes_at_most_batch_rows_of_each_kind_per_call(Store
   VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE,                                                    \
                                "a counter restarts at one from its window end on",                 \
                                a_counter_restarts_at_one_from_its_window_end_on)                   \
+  VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE,                                                    \
+                               "add_to_counter adds delta and returns the window end",             \
+                               add_to_counter_adds_delta_and_returns_the_window_end)               \
+  VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE, "a zero delta reads without writing",              \
+                               a_zero_delta_reads_without_writing)                                 \
+  VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE, "a counter saturates instead of wrapping",         \
+                               a_counter_saturates_instead_of_wrapping)                            \
+  VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE,                                                    \
+                               "reset_counter removes it and ignores absent ones",                 \
+                               reset_counter_removes_it_and_ignores_absent_ones)                   \
   VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE, "counters with different keys are independent",    \
                                counters_with_different_keys_are_independent)                       \
   VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE, "a binding is inserted and found by its index",    \
