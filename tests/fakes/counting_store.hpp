@@ -1,0 +1,64 @@
+// A Store that records the name of every operation called on it, in order, then forwards it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "veribind/store.hpp"
+
+namespace veribind::testing {
+
+class CountingStore final : public Store {
+ public:
+  MemoryStore inner;
+  std::vector<std::string> calls;
+
+  Status create_challenge(const ChallengeRecord& record) override {
+    calls.emplace_back("create_challenge");
+    return inner.create_challenge(record);
+  }
+  Result<ChargeResult> charge_attempt(const ChallengeId& id, Timestamp now) override {
+    calls.emplace_back("charge_attempt");
+    return inner.charge_attempt(id, now);
+  }
+  Result<bool> consume_challenge(const ChallengeId& id) override {
+    calls.emplace_back("consume_challenge");
+    return inner.consume_challenge(id);
+  }
+  Result<std::optional<ChallengeRecord>> find_challenge(const ChallengeId& id) override {
+    calls.emplace_back("find_challenge");
+    return inner.find_challenge(id);
+  }
+  Result<bool> reissue_challenge(const ChallengeId& id, const std::array<std::uint8_t, 16>& tag,
+                                 Timestamp expires_at, Timestamp now) override {
+    calls.emplace_back("reissue_challenge");
+    return inner.reissue_challenge(id, tag, expires_at, now);
+  }
+  Result<CounterState> add_to_counter(const CounterKey& key, std::uint32_t delta,
+                                      Timestamp window_end, Timestamp now) override {
+    calls.emplace_back("add_to_counter");
+    return inner.add_to_counter(key, delta, window_end, now);
+  }
+  Status reset_counter(const CounterKey& key) override {
+    calls.emplace_back("reset_counter");
+    return inner.reset_counter(key);
+  }
+  Result<BindOutcome> insert_binding(const BindingRecord& b, std::uint32_t max) override {
+    calls.emplace_back("insert_binding");
+    return inner.insert_binding(b, max);
+  }
+  Result<std::vector<std::string>> find_accounts(const BlindIndex& index) override {
+    calls.emplace_back("find_accounts");
+    return inner.find_accounts(index);
+  }
+  Result<std::size_t> delete_bindings(std::string_view account_id) override {
+    calls.emplace_back("delete_bindings");
+    return inner.delete_bindings(account_id);
+  }
+  Result<PurgeCounts> purge_expired(Timestamp now, std::size_t batch) override {
+    calls.emplace_back("purge_expired");
+    return inner.purge_expired(now, batch);
+  }
+};
+
+}  // namespace veribind::testing
