@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "veribind/store.hpp"
@@ -154,6 +155,22 @@ struct Counter {
   std::uint32_t count;
 };
 
+// Counter keys are keyed-PRF outputs: their leading bytes are uniform already.
+struct CounterKeyHash {
+  std::size_t operator()(const CounterKey& key) const noexcept {
+    std::uint64_t h;
+    std::memcpy(&h, key.data(), sizeof h);
+    return static_cast<std::size_t>(h);
+  }
+};
+
+// Counters in 64 hashed shards: check() reads or bumps one on every call, so a single map under
+// one lock would be a hot spot (and a 10^6-entry tree a chain of cache misses).
+struct CounterShard {
+  std::mutex mutex;
+  std::unordered_map<CounterKey, Counter, CounterKeyHash> counters;
+};
+
 using IndexKey = std::pair<std::array<std::uint8_t, BlindIndex::kBytes>, std::uint32_t>;
 
 struct StoredBinding {
@@ -167,8 +184,8 @@ struct StoredBinding {
 struct MemoryStore::Impl {
   std::array<ChallengeShard, kShards> shards;
 
-  std::mutex counters_mutex;
-  std::map<CounterKey, Counter> counters;
+  std::array<CounterShard, kShards> counter_shards;
+  CounterShard& counter_shard(const CounterKey& key) { return counter_shards[key[8] % kShards]; }
 
   std::mutex bindings_mutex;
   std::map<IndexKey, std::vector<StoredBinding>> bindings_by_index;
@@ -234,14 +251,15 @@ Result<bool> MemoryStore::reissue_challenge(const ChallengeId& id,
 
 Result<CounterState> MemoryStore::add_to_counter(const CounterKey& key, std::uint32_t delta,
                                                  Timestamp window_end, Timestamp now) {
-  std::lock_guard lock(impl_->counters_mutex);
-  auto it = impl_->counters.find(key);
-  const bool live = it != impl_->counters.end() && now < it->second.window_end;
+  CounterShard& shard = impl_->counter_shard(key);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.counters.find(key);
+  const bool live = it != shard.counters.end() && now < it->second.window_end;
   if (delta == 0) {
     return live ? CounterState{it->second.count, it->second.window_end} : CounterState{};
   }
   if (!live) {
-    if (it == impl_->counters.end()) it = impl_->counters.emplace(key, Counter{}).first;
+    if (it == shard.counters.end()) it = shard.counters.emplace(key, Counter{}).first;
     it->second = Counter{window_end, 0};
   }
   Counter& c = it->second;
@@ -252,8 +270,9 @@ Result<CounterState> MemoryStore::add_to_counter(const CounterKey& key, std::uin
 }
 
 Status MemoryStore::reset_counter(const CounterKey& key) {
-  std::lock_guard lock(impl_->counters_mutex);
-  impl_->counters.erase(key);
+  CounterShard& shard = impl_->counter_shard(key);
+  std::lock_guard lock(shard.mutex);
+  shard.counters.erase(key);
   return Status::ok();
 }
 
@@ -314,13 +333,15 @@ Result<PurgeCounts> MemoryStore::purge_expired(Timestamp now, std::size_t batch)
     std::lock_guard lock(shard.mutex);
     counts.challenges += shard.purge(now, batch - counts.challenges);
   }
-  std::lock_guard lock(impl_->counters_mutex);
-  for (auto it = impl_->counters.begin(); it != impl_->counters.end() && counts.counters < batch;) {
-    if (it->second.window_end <= now) {
-      it = impl_->counters.erase(it);
-      ++counts.counters;
-    } else {
-      ++it;
+  for (CounterShard& shard : impl_->counter_shards) {
+    std::lock_guard lock(shard.mutex);
+    for (auto it = shard.counters.begin(); it != shard.counters.end() && counts.counters < batch;) {
+      if (it->second.window_end <= now) {
+        it = shard.counters.erase(it);
+        ++counts.counters;
+      } else {
+        ++it;
+      }
     }
   }
   return counts;
