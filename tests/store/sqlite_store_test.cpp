@@ -171,7 +171,7 @@ TEST_CASE("SqliteStore: reopening the file keeps challenges, counters and bindin
 }
 
 TEST_CASE(
-    "SqliteStore: a new database is at schema version 1 in WAL mode and reopening it "
+    "SqliteStore: a new database is at schema version 2 in WAL mode and reopening it "
     "changes nothing",
     "[store][sqlite]") {
   TempDir dir;
@@ -181,19 +181,22 @@ TEST_CASE(
   Strings objects_before;
   {
     RawDb raw(file);
-    REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1"});
+    REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
     REQUIRE(raw.column("PRAGMA journal_mode") == Strings{"wal"});
     objects_before = raw.column(kSchemaObjects);
   }
-  REQUIRE(objects_before == Strings{"index bindings_by_index", "index challenges_by_expiry",
-                                    "index counters_by_window_end",
-                                    "index sqlite_autoindex_bindings_1", "table bindings",
-                                    "table challenges", "table counters", "table schema_version"});
+  REQUIRE(objects_before ==
+          Strings{"index bindings_by_index", "index challenges_by_expiry",
+                  "index counters_by_window_end", "index sqlite_autoindex_bindings_1",
+                  "table audit_head", "table audit_log", "table bindings", "table challenges",
+                  "table counters", "table schema_version", "trigger audit_head_no_delete",
+                  "trigger audit_head_only_forward", "trigger audit_log_no_delete",
+                  "trigger audit_log_no_update"});
 
   open_store(file).reset();
   open_store(file).reset();
   RawDb raw(file);
-  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1"});
+  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
   REQUIRE(raw.column(kSchemaObjects) == objects_before);
 }
 
@@ -205,14 +208,15 @@ TEST_CASE("SqliteStore: a database of a newer schema version is refused with kSt
     auto store = open_store(file);
     REQUIRE(store->create_challenge(make_challenge(1)).is_ok());
   }
-  RawDb(file).exec("INSERT INTO schema_version (version) VALUES (2)");
+  RawDb(file).exec("INSERT INTO schema_version (version) VALUES (3)");
 
   auto refused = SqliteStore::open(file.string());
   REQUIRE_FALSE(refused.is_ok());
   REQUIRE(refused.code() == ErrorCode::kStoreError);
 
   RawDb raw(file);
-  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
+  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") ==
+          Strings{"1", "2", "3"});
   REQUIRE(raw.column("SELECT count(*) FROM challenges") == Strings{"1"});
 }
 
