@@ -188,7 +188,8 @@ Result<AuditVerification> walk(Store& store, const KeyRing& ring,
           }
         }
         return fail(AuditProblem::kEdited, next,
-                    "entry " + seq(next) + " does not match its MAC: a field was changed");
+                    "entry " + seq(next) + " does not match its MAC: a field was changed" +
+                        (next == 1 ? " (or the key is not the one the log was written with)" : ""));
       }
       if (!internal::same_mac(e.prev_mac, prev)) {
         return fail(AuditProblem::kBrokenChain, next,
