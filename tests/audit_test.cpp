@@ -349,7 +349,14 @@ TEST_CASE("audit verify: a deleted middle entry is detected at the first missing
   f.store.tamper_entries = [](std::vector<AuditRecord>& log) { log.erase(log.begin() + 2); };
   const AuditVerification report = f.verify();
   require_problem(report, AuditProblem::kDeleted, 3);
-  CHECK(report.detail.find("entries 3 to 3 are missing") != std::string::npos);
+  CHECK(report.detail.find("entry 3 is missing") != std::string::npos);
+
+  f.store.tamper_entries = [](std::vector<AuditRecord>& log) {
+    log.erase(log.begin() + 1, log.begin() + 4);
+  };
+  const AuditVerification three = f.verify();
+  require_problem(three, AuditProblem::kDeleted, 2);
+  CHECK(three.detail.find("entries 2 to 4 are missing") != std::string::npos);
 }
 
 TEST_CASE("audit verify: two swapped entries are detected as reordered at the first",

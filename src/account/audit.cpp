@@ -161,9 +161,11 @@ Result<AuditVerification> walk(Store& store, const KeyRing& ring,
     for (const AuditRecord& e : *batch) {
       if (e.sequence != next) {
         if (e.sequence > next) {
+          const std::string missing = e.sequence - 1 == next ? "entry " + seq(next) + " is"
+                                                             : "entries " + seq(next) + " to " +
+                                                                   seq(e.sequence - 1) + " are";
           return fail(AuditProblem::kDeleted, next,
-                      "entries " + seq(next) + " to " + seq(e.sequence - 1) +
-                          " are missing (the next entry present is " + seq(e.sequence) + ")");
+                      missing + " missing (the next entry present is " + seq(e.sequence) + ")");
         }
         return fail(AuditProblem::kReordered, next,
                     "sequence " + seq(e.sequence) + " appears again after " + seq(next - 1));
