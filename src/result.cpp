@@ -24,6 +24,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kInvalidChallengeId: return "invalid_challenge_id";
     case ErrorCode::kInvalidAccountId: return "invalid_account_id";
     case ErrorCode::kInvalidConfig: return "invalid_config";
+    case ErrorCode::kInvalidLegalRequest: return "invalid_legal_request";
     case ErrorCode::kChallengeNotFound: return "challenge_not_found";
     case ErrorCode::kIdentifierMismatch: return "identifier_mismatch";
     case ErrorCode::kResendTooSoon: return "resend_too_soon";
@@ -41,6 +42,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kStoreError: return "store_error";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kDeliveryFailed: return "delivery_failed";
+    case ErrorCode::kAuditLogCorrupt: return "audit_log_corrupt";
     case ErrorCode::kInternal: return "internal";
   }
   return "unknown_error";

@@ -2,6 +2,7 @@
 // JSON output, key-file handling, and that bad input never changes the database.
 #include <fcntl.h>
 #include <poll.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -578,8 +579,8 @@ TEST_CASE("help: --help on the program and on every subcommand exits 0", "[cli]"
   TempDir dir;
   const Run top = run_cli(dir.path(), {"--help"});
   CHECK(top.exit_code == 0);
-  for (const char* command :
-       {"keygen", "normalize", "start", "check", "link", "find", "unlink", "demo"}) {
+  for (const char* command : {"keygen", "normalize", "start", "check", "link", "find", "unlink",
+                              "demo", "disclose", "transparency"}) {
     INFO(command);
     const Run run = run_cli(dir.path(), {command, "--help"});
     CHECK(run.exit_code == 0);
@@ -588,6 +589,9 @@ TEST_CASE("help: --help on the program and on every subcommand exits 0", "[cli]"
     CHECK(top.out.find(command) != std::string::npos);
   }
   CHECK(run_cli(dir.path(), {"start", "--json", "--help"}).exit_code == 0);
+  const Run audit_verify = run_cli(dir.path(), {"audit", "verify", "--help"});
+  CHECK(audit_verify.exit_code == 0);
+  CHECK(audit_verify.out.find("--json") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "veribind.db"));
 }
 
@@ -712,4 +716,244 @@ TEST_CASE("find: an empty file where the database should be is exit 4 and stays 
   CHECK(run.exit_code == 4);
   CHECK(error_code_of(run) == "unavailable");
   CHECK(fs::file_size(dir / "veribind.db") == 0);
+}
+
+// --- disclose, audit verify, transparency
+// ---------------------------------------------------------
+
+namespace {
+
+// kPhone as disclose takes it: one positional argument.
+const std::vector<std::string> kNumber = {"+92 300 1234567"};
+
+// Links acct-1 to kPhone through start and link.
+void link_phone(const TempDir& dir) {
+  const Started started = start(dir, kPhone);
+  const Run linked = run_cli(dir.path(), {"link", "--json", "--account", "acct-1", "--challenge",
+                                          started.challenge, "--code", started.code});
+  INFO(linked.err);
+  REQUIRE(linked.exit_code == 0);
+}
+
+std::vector<std::string> disclose_args(std::vector<std::string> identifier,
+                                       const std::string& authority = "FIA Cybercrime Wing",
+                                       const std::string& legal_basis = "PECA 2016 s.34") {
+  std::vector<std::string> args = {"disclose", "--json"};
+  args.insert(args.end(), identifier.begin(), identifier.end());
+  for (const std::string& arg : {std::string("--authority"), authority, std::string("--reference"),
+                                 std::string("FIR-0117"), std::string("--legal-basis"), legal_basis,
+                                 std::string("--requested-by"), std::string("ops.amina")}) {
+    args.push_back(arg);
+  }
+  return args;
+}
+
+// What an attacker with the sqlite3 shell would run against the database file.
+void attacker_sql(const TempDir& dir, const std::string& statements) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2((dir / "veribind.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) ==
+          SQLITE_OK);
+  const int rc = sqlite3_exec(db, statements.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_close_v2(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("disclose: answers for a bound and an unbound number, one audit entry each", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  link_phone(dir);
+
+  const Run bound = run_cli(dir.path(), disclose_args({"0300-1234567", "--region", "PK"}));
+  INFO(bound.err);
+  REQUIRE(bound.exit_code == 0);
+  const json answer = json_of(bound);
+  CHECK(answer["accounts"] == json::array({"acct-1"}));
+  CHECK(answer["audit_sequence"] == 1);
+  CHECK(answer["policy"] == "phone-linked");
+  CHECK(answer["blind_index"].get<std::string>().size() == 64);
+
+  const Run unbound = run_cli(dir.path(), disclose_args({"+923001234568"}));
+  REQUIRE(unbound.exit_code == 0);
+  CHECK(json_of(unbound)["accounts"] == json::array());
+  CHECK(json_of(unbound)["audit_sequence"] == 2);
+
+  const Run email = run_cli(dir.path(), disclose_args({"Alice@Example.COM"}));
+  REQUIRE(email.exit_code == 0);
+  CHECK(json_of(email)["accounts"] == json::array());
+  CHECK(json_of(email)["policy"] == "email-linked");
+
+  const Run text =
+      run_cli(dir.path(), {"disclose", "+92 300 1234567", "--authority", "Police", "--reference",
+                           "R-2", "--legal-basis", "court order", "--requested-by", "ops"});
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("acct-1") != std::string::npos);
+  CHECK(text.out.find("audit entry   4") != std::string::npos);
+  for (const Run* run : {&bound, &unbound, &text}) {
+    CHECK(run->out.find("3001234567") == std::string::npos);
+    CHECK(run->err.find("3001234567") == std::string::npos);
+  }
+
+  const Run verified = run_cli(dir.path(), {"audit", "verify", "--json"});
+  INFO(verified.out << verified.err);
+  REQUIRE(verified.exit_code == 0);
+  const json report = json_of(verified);
+  CHECK(report["ok"] == true);
+  CHECK(report["entries_verified"] == 4);
+  CHECK(report["head"]["count"] == 4);
+  CHECK(report["head"]["last_mac"].get<std::string>().size() == 64);
+  const Run verified_text = run_cli(dir.path(), {"audit", "verify"});
+  CHECK(verified_text.exit_code == 0);
+  CHECK(verified_text.out.find("intact: 4 entries") != std::string::npos);
+}
+
+TEST_CASE("disclose: a bad request exits 2 with its code and leaves the database unchanged",
+          "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  link_phone(dir);
+  const auto before = db_snapshot(dir);
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    const char* code;
+  };
+  const std::vector<Case> refused = {
+      {disclose_args(kNumber, ""), 2, "invalid_legal_request"},
+      {disclose_args(kNumber, "line\nbreak"), 2, "invalid_legal_request"},
+      {disclose_args(kNumber, "bidi \xe2\x80\xae"), 2, "invalid_legal_request"},
+      {disclose_args(kNumber, " padded"), 2, "invalid_legal_request"},
+      {disclose_args(kNumber, std::string(129, 'a')), 2, "input_too_long"},
+      {disclose_args(kNumber, "FIA", std::string(257, 'b')), 2, "input_too_long"},
+      {disclose_args({"+92 12"}), 2, "phone_too_short"},
+      {disclose_args({"alice@@example.com"}), 2, "email_syntax"},
+      {disclose_args({"alice@example.com", "--region", "PK"}), 2, "invalid_argument"},
+      {{"disclose", "--json", "+923001234567", "--authority", "FIA"}, 2, "invalid_argument"},
+  };
+  for (const Case& c : refused) {
+    INFO(c.args[2] << " " << c.args[4]);
+    const Run run = run_cli(dir.path(), c.args);
+    CHECK(run.exit_code == c.exit_code);
+    CHECK(error_code_of(run) == c.code);
+    CHECK(run.out.find("3001234567") == std::string::npos);
+  }
+  CHECK(db_snapshot(dir) == before);
+  const Run verified = run_cli(dir.path(), {"audit", "verify", "--json"});
+  REQUIRE(verified.exit_code == 0);
+  CHECK(json_of(verified)["entries_verified"] == 0);
+  CHECK(json_of(verified)["head"].is_null());
+}
+
+TEST_CASE("disclose, audit verify and transparency: a missing database is exit 4, not created",
+          "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  for (const std::vector<std::string>& args :
+       {disclose_args(kNumber), std::vector<std::string>{"audit", "verify", "--json"},
+        std::vector<std::string>{"transparency", "--json"}}) {
+    INFO(args[0]);
+    const Run run = run_cli(dir.path(), args);
+    CHECK(run.exit_code == 4);
+    CHECK(error_code_of(run) == "unavailable");
+    CHECK_FALSE(fs::exists(dir / "veribind.db"));
+  }
+}
+
+TEST_CASE("audit verify: an edited, a deleted or a truncated log exits 1 and says where", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  link_phone(dir);
+  for (int i = 0; i < 4; ++i) REQUIRE(run_cli(dir.path(), disclose_args(kNumber)).exit_code == 0);
+  std::string tamper;
+  std::string problem;
+  int sequence = 0;
+  SECTION("edit") {
+    tamper = "UPDATE audit_log SET authority = 'Nobody' WHERE sequence = 2";
+    problem = "edited", sequence = 2;
+  }
+  SECTION("delete") {
+    tamper = "DELETE FROM audit_log WHERE sequence = 3";
+    problem = "deleted", sequence = 3;
+  }
+  SECTION("reorder") {
+    tamper =
+        "UPDATE audit_log SET sequence = 99 WHERE sequence = 1;"
+        "UPDATE audit_log SET sequence = 1 WHERE sequence = 2;"
+        "UPDATE audit_log SET sequence = 2 WHERE sequence = 99;";
+    problem = "reordered", sequence = 1;
+  }
+  SECTION("truncate") {
+    tamper = "DELETE FROM audit_log WHERE sequence = 4";
+    problem = "truncated", sequence = 4;
+  }
+  attacker_sql(dir, "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;" + tamper);
+
+  const Run run = run_cli(dir.path(), {"audit", "verify", "--json"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  const json report = json_of(run);
+  CHECK(report["ok"] == false);
+  CHECK(report["problem"] == problem);
+  CHECK(report["sequence"] == sequence);
+  CHECK(report["entries_verified"] == sequence - 1);
+  const Run text = run_cli(dir.path(), {"audit", "verify"});
+  CHECK(text.exit_code == 1);
+  CHECK(text.out.find("NOT INTACT: " + problem + " at sequence " + std::to_string(sequence)) !=
+        std::string::npos);
+
+  // No counts are published from a log that does not verify.
+  const Run counts = run_cli(dir.path(), {"transparency", "--json"});
+  CHECK(counts.exit_code == 4);
+  CHECK(error_code_of(counts) == "audit_log_corrupt");
+}
+
+TEST_CASE("transparency: counts per authority, legal basis and outcome, with --since", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  link_phone(dir);
+  REQUIRE(run_cli(dir.path(), disclose_args(kNumber, "FIA", "PECA s.34")).exit_code == 0);
+  REQUIRE(run_cli(dir.path(), disclose_args({"+923001234568"}, "FIA", "PECA s.34")).exit_code == 0);
+  REQUIRE(run_cli(dir.path(), disclose_args(kNumber, "Police", "court order")).exit_code == 0);
+
+  for (const char* since :
+       {"", "946684800", "2000-01-01", "2000-01-01T00:00:00Z", "2000-01-01T05:00:00+05:00"}) {
+    INFO(since);
+    std::vector<std::string> args = {"transparency", "--json"};
+    if (*since != '\0') args.insert(args.end(), {"--since", since});
+    const Run run = run_cli(dir.path(), args);
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    const json report = json_of(run);
+    CHECK(report["requests"] == 3);
+    CHECK(report["accounts_returned"] == 2);
+    CHECK(report["by_authority"] == json({{"FIA", 2}, {"Police", 1}}));
+    CHECK(report["by_legal_basis"] == json({{"PECA s.34", 2}, {"court order", 1}}));
+    CHECK(report["by_outcome"] == json({{"accounts_found", 2}, {"none_found", 1}}));
+    CHECK(report["by_channel"] == json({{"phone", 3}}));
+    CHECK(report["audit_log"]["verified"] == true);
+    CHECK(report["audit_log"]["entries"] == 3);
+    if (*since == '\0') CHECK(report["since"].is_null());
+    if (*since != '\0') CHECK(report["since"] == "2000-01-01T00:00:00Z");
+  }
+  // 2100-01-01: nothing yet, while the log still verifies all three entries.
+  for (const char* future : {"4102444800", "2100-01-01"}) {
+    const Run later = run_cli(dir.path(), {"transparency", "--json", "--since", future});
+    REQUIRE(later.exit_code == 0);
+    CHECK(json_of(later)["requests"] == 0);
+    CHECK(json_of(later)["by_authority"] == json::object());
+    CHECK(json_of(later)["audit_log"]["entries"] == 3);
+  }
+  const Run text = run_cli(dir.path(), {"transparency"});
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("requests      3") != std::string::npos);
+  CHECK(text.out.find("2\tFIA") != std::string::npos);
+
+  for (const char* bad : {"yesterday", "2026-02-30", "2026-01-01T25:00:00Z", "2026-01-01T10:00:00",
+                          "-5", "2026-1-1"}) {
+    INFO(bad);
+    const Run run = run_cli(dir.path(), {"transparency", "--json", "--since", bad});
+    CHECK(run.exit_code == 2);
+    CHECK(error_code_of(run) == "invalid_argument");
+  }
 }

@@ -39,7 +39,8 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kInvalidCode:
     case ErrorCode::kInvalidChallengeId:
     case ErrorCode::kInvalidAccountId:
-    case ErrorCode::kInvalidConfig: return kExitBadInput;
+    case ErrorCode::kInvalidConfig:
+    case ErrorCode::kInvalidLegalRequest: return kExitBadInput;
     // What a check reports as "not verified" when it comes as an error (resend's wording).
     case ErrorCode::kChallengeNotFound:
     case ErrorCode::kIdentifierMismatch: return kExitRefused;
@@ -60,6 +61,7 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kStoreError:
     case ErrorCode::kUnavailable:
     case ErrorCode::kDeliveryFailed:
+    case ErrorCode::kAuditLogCorrupt:
     case ErrorCode::kInternal: return kExitSystem;
   }
   return kExitSystem;

@@ -3,10 +3,12 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 
+#include "audit_commands.hpp"
 #include "cli.hpp"
 
 namespace {
@@ -105,7 +107,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_common_options(*link_cmd, common);
 
-  CLI::App* find_cmd = app.add_subcommand("find", "list the accounts bound to an identifier");
+  CLI::App* find_cmd = app.add_subcommand(
+      "find",
+      "list the accounts bound to an identifier (operator debugging, NOT audited: answer "
+      "outside requests with disclose)");
   add_identifier_options(*find_cmd, identifier);
   add_common_options(*find_cmd, common);
 
@@ -118,6 +123,9 @@ int main(int argc, char** argv) {
       "demo", "walk through both policies on a temporary database, showing what is stored");
   demo_cmd->add_flag("--keep", demo.keep, "keep the temporary database and key");
   add_common_options(*demo_cmd, common);
+
+  const cli::AuditCommands audit(
+      app, common, [&common](CLI::App& command) { add_common_options(command, common); });
 
   try {
     app.parse(argc, argv);
@@ -139,6 +147,7 @@ int main(int argc, char** argv) {
   if (link_cmd->parsed()) return cli::run_link(common, link);
   if (find_cmd->parsed()) return cli::run_find(common, identifier);
   if (unlink_cmd->parsed()) return cli::run_unlink(common, unlink);
+  if (const std::optional<int> status = audit.run()) return *status;
   demo.db_given = demo_cmd->get_option("--db")->count() > 0;
   return cli::run_demo(common, demo);
 }

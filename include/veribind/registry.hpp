@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "veribind/audit.hpp"
 #include "veribind/blind_index.hpp"
 #include "veribind/clock.hpp"
 #include "veribind/identifier.hpp"
@@ -17,6 +19,13 @@
 #include "veribind/verifier.hpp"
 
 namespace veribind {
+
+// The answer to a lawful request, given only once its audit entry is committed.
+struct Disclosure {
+  std::vector<std::string> accounts;  // bound to exactly the identifier asked about, oldest first
+  std::uint64_t audit_sequence = 0;   // the audit log entry that records this answer
+  BlindIndex index;                   // what the entry records instead of the identifier
+};
 
 class Registry {
  public:
@@ -48,11 +57,22 @@ class Registry {
   // store errors.
   Status preflight(std::string_view account_id, std::string_view challenge_id, Purpose purpose);
 
-  // Account ids bound to exactly this identifier (empty if none). An email is canonicalised with
+  // Account ids bound to exactly this identifier (empty if none). Not audited: it is for the
+  // embedding backend's own flows (login, recovery); answers to outside requests go through
+  // disclose(). An email is canonicalised with
   // the policy's email options first, so any spelling the policy merges finds the binding;
   // kEmailFormMismatch for an email parsed with provider canonicalization when the policy has
   // none (the typed form is gone). Store errors.
   Result<std::vector<std::string>> find(const Identifier& identifier);
+
+  // Answers a lawful request: the account ids bound to exactly this identifier (the same lookup
+  // as find()), and nothing else: there is no bulk or partial-match form. Each answer appends one
+  // entry to the audit log (veribind/audit.hpp): the time, the request fields, the blind index and
+  // its key version, and how many accounts were returned. The entry is committed before the
+  // answer is returned; if it cannot be, there is no answer. Errors, each appending nothing:
+  // kInvalidLegalRequest / kInputTooLong (LegalRequest::validate), kEmailFormMismatch (as
+  // find()), store errors (kUnavailable also when concurrent appends keep winning the race).
+  Result<Disclosure> disclose(const Identifier& identifier, const LegalRequest& request);
 
   // Removes every binding of the account; returns how many. kInvalidAccountId, store errors.
   Result<std::size_t> unlink(std::string_view account_id);
@@ -65,6 +85,13 @@ class Registry {
 
  private:
   Registry(LinkPolicy policy, BlindIndexer indexer, Store& store, const Clock& clock);
+  // The one lookup behind find() and disclose(): the blind index the policy gives `identifier`
+  // (current key version) and the accounts bound to the identifier.
+  struct Lookup {
+    BlindIndex index;
+    std::vector<std::string> accounts;
+  };
+  Result<Lookup> lookup(const Identifier& identifier);
   // The policy's verdict on one verification's attributes; ok when it may link.
   [[nodiscard]] Status policy_refusal(Channel channel, Purpose purpose, PhoneType phone_type,
                                       std::string_view region, bool provider_canonical) const;
@@ -72,6 +99,8 @@ class Registry {
   BlindIndexer indexer_;
   Store* store_;
   const Clock* clock_;
+  SecretBytes audit_key_;  // KeyPurpose::kAuditChain of the ring's current version
+  std::uint32_t audit_key_version_ = 0;
 };
 
 }  // namespace veribind

@@ -37,6 +37,7 @@ enum class ErrorCode : std::uint16_t {
   kInvalidChallengeId = 31,  // not a well-formed challenge id
   kInvalidAccountId = 32,
   kInvalidConfig = 33,
+  kInvalidLegalRequest = 39,  // a LegalRequest field that is empty or not printable text
   // Verification state.
   kChallengeNotFound = 40,  // unknown, consumed or expired (resend only; check() uses CheckOutcome)
   kIdentifierMismatch = 41,  // resend with an identifier that did not start the challenge
@@ -57,6 +58,7 @@ enum class ErrorCode : std::uint16_t {
   kStoreError = 70,        // the store refused or failed an operation
   kUnavailable = 71,       // a backend or channel is unreachable; retrying may succeed
   kDeliveryFailed = 72,
+  kAuditLogCorrupt = 79,  // the audit log does not verify (edited, deleted, reordered, truncated)
   kInternal = 80,
 };
 

@@ -35,6 +35,9 @@ class SqliteStore final : public Store {
   Result<std::vector<std::string>> find_accounts(const BlindIndex& index) override;
   Result<std::size_t> delete_bindings(std::string_view account_id) override;
   Result<PurgeCounts> purge_expired(Timestamp now, std::size_t batch = 10000) override;
+  Result<AuditAppendOutcome> append_audit(const AuditRecord& entry, const AuditHead& head) override;
+  Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) override;
+  Result<std::optional<AuditHead>> audit_head() override;
 
  private:
   struct Impl;

@@ -94,6 +94,43 @@ struct CounterState {
   bool operator==(const CounterState&) const = default;
 };
 
+// One entry of the audit log of lawful lookups (Registry::disclose), as stored. The store keeps
+// it as given; what the fields mean, and the MAC chain that makes tampering evident, belong to
+// the account layer (veribind/audit.hpp). Entries are never updated or deleted.
+struct AuditRecord {
+  static constexpr std::size_t kMacBytes = 32;
+  std::uint64_t sequence = 0;  // 1, 2, 3... in the order of appending
+  Timestamp time{};
+  std::string authority;
+  std::string reference;
+  std::string legal_basis;
+  std::string requested_by;
+  BlindIndex index;  // of the identifier asked about (never the identifier itself)
+  Channel channel = Channel::kPhone;
+  std::uint32_t accounts_returned = 0;
+  std::uint32_t mac_key_version = 0;               // the audit subkey version of both MACs
+  std::array<std::uint8_t, kMacBytes> prev_mac{};  // mac of entry sequence-1 (zeros for 1)
+  std::array<std::uint8_t, kMacBytes> mac{};       // over all the fields above
+
+  bool operator==(const AuditRecord&) const = default;
+};
+
+// The head of the audit log: how many entries it holds and the last one's MAC, itself MACed, so
+// that dropping entries from the tail is evident. Replaced with every append.
+struct AuditHead {
+  std::uint64_t count = 0;  // == the last entry's sequence
+  std::array<std::uint8_t, AuditRecord::kMacBytes> last_mac{};
+  std::uint32_t mac_key_version = 0;
+  std::array<std::uint8_t, AuditRecord::kMacBytes> mac{};  // over count, last_mac, version
+
+  bool operator==(const AuditHead&) const = default;
+};
+
+enum class AuditAppendOutcome : std::uint8_t {
+  kAppended,
+  kConflict,  // the head's count is not entry.sequence - 1 (another append came first)
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -138,6 +175,17 @@ class Store {
   // Removes challenges and counters whose expiry is <= now, at most `batch` rows of each kind per
   // call (call again while it returns a full batch).
   virtual Result<PurgeCounts> purge_expired(Timestamp now, std::size_t batch = 10000) = 0;
+
+  // --- audit log (append-only; purge_expired never touches it) ---
+  // Atomically: if the stored head's count (0 when there is none) is entry.sequence - 1, inserts
+  // `entry` and replaces the head with `head`; otherwise kConflict and nothing changes. kStoreError
+  // if an entry with that sequence exists already although the head says otherwise.
+  virtual Result<AuditAppendOutcome> append_audit(const AuditRecord& entry,
+                                                  const AuditHead& head) = 0;
+  // Up to `limit` entries with sequence >= `from`, in ascending sequence order.
+  virtual Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) = 0;
+  // The head, or nullopt while nothing was ever appended.
+  virtual Result<std::optional<AuditHead>> audit_head() = 0;
 };
 
 // In-process store: sharded hash tables, each behind its own mutex. The hot path of check():
@@ -164,6 +212,9 @@ class MemoryStore final : public Store {
   Result<std::vector<std::string>> find_accounts(const BlindIndex& index) override;
   Result<std::size_t> delete_bindings(std::string_view account_id) override;
   Result<PurgeCounts> purge_expired(Timestamp now, std::size_t batch = 10000) override;
+  Result<AuditAppendOutcome> append_audit(const AuditRecord& entry, const AuditHead& head) override;
+  Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) override;
+  Result<std::optional<AuditHead>> audit_head() override;
 
   // Live challenges held (expired ones included until purged).
   [[nodiscard]] std::size_t challenge_count() const;

@@ -1,6 +1,7 @@
 // Everything in the core library, for convenience.
 #pragma once
 
+#include "veribind/audit.hpp"
 #include "veribind/blind_index.hpp"
 #include "veribind/challenge_id.hpp"
 #include "veribind/clock.hpp"

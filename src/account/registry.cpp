@@ -1,6 +1,9 @@
 #include "veribind/registry.hpp"
 
 #include <algorithm>
+#include <utility>
+
+#include "internal/audit_chain.hpp"
 
 namespace veribind {
 
@@ -67,7 +70,12 @@ Result<Registry> Registry::create(LinkPolicy policy, const KeyRing& ring, Store&
   if (Status s = policy.validate(); !s) return s;
   auto indexer = BlindIndexer::create(ring);
   if (!indexer) return indexer.status();
-  return Registry(std::move(policy), std::move(indexer).value(), store, clock);
+  auto audit_key = ring.derive(KeyPurpose::kAuditChain, ring.current_version());
+  if (!audit_key) return audit_key.status();
+  Registry registry(std::move(policy), std::move(indexer).value(), store, clock);
+  registry.audit_key_ = std::move(audit_key).value();
+  registry.audit_key_version_ = ring.current_version();
+  return registry;
 }
 
 Registry::Registry(LinkPolicy policy, BlindIndexer indexer, Store& store, const Clock& clock)
@@ -99,7 +107,7 @@ Status Registry::link(std::string_view account_id, VerifiedIdentifier verified) 
   return {ErrorCode::kInternal, "unexpected binding outcome"};
 }
 
-Result<std::vector<std::string>> Registry::find(const Identifier& identifier) {
+Result<Registry::Lookup> Registry::lookup(const Identifier& identifier) {
   const bool policy_canonical = policy_.email_options.provider_canonicalization;
   if (const EmailAddress* email = identifier.email();
       email != nullptr && email->provider_canonical() != policy_canonical) {
@@ -110,9 +118,43 @@ Result<std::vector<std::string>> Registry::find(const Identifier& identifier) {
     }
     auto canonical = EmailAddress::parse(email->canonical(), policy_.email_options);
     if (!canonical) return canonical.status();
-    return store_->find_accounts(indexer_.compute(Identifier(std::move(canonical).value())));
+    return lookup(Identifier(std::move(canonical).value()));
   }
-  return store_->find_accounts(indexer_.compute(identifier));
+  Lookup found{indexer_.compute(identifier), {}};
+  auto accounts = store_->find_accounts(found.index);
+  if (!accounts) return accounts.status();
+  found.accounts = std::move(accounts).value();
+  return found;
+}
+
+Result<std::vector<std::string>> Registry::find(const Identifier& identifier) {
+  auto found = lookup(identifier);
+  if (!found) return found.status();
+  return std::move(found->accounts);
+}
+
+// The lookup happens first and its answer stays in this frame until the entry recording it,
+// with the number of accounts actually returned, is committed. A failed append returns the error
+// and drops the answer: nothing leaves the library unaudited. Appending before the lookup would
+// not know the count; doing both in one store transaction would tie the lookup to one index and
+// one backend call, where lookup() may consult several key versions.
+Result<Disclosure> Registry::disclose(const Identifier& identifier, const LegalRequest& request) {
+  if (Status s = request.validate(); !s) return s;
+  auto found = lookup(identifier);
+  if (!found) return found.status();
+  AuditRecord entry;
+  entry.time = clock_->now();
+  entry.authority = request.authority;
+  entry.reference = request.reference;
+  entry.legal_basis = request.legal_basis;
+  entry.requested_by = request.requested_by;
+  entry.index = found->index;
+  entry.channel = identifier.channel();
+  entry.accounts_returned = static_cast<std::uint32_t>(found->accounts.size());
+  auto appended =
+      internal::append_audit_entry(*store_, audit_key_, audit_key_version_, std::move(entry));
+  if (!appended) return appended.status();
+  return Disclosure{std::move(found->accounts), appended->sequence, found->index};
 }
 
 Result<std::size_t> Registry::unlink(std::string_view account_id) {

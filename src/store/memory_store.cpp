@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -190,6 +191,10 @@ struct MemoryStore::Impl {
   std::mutex bindings_mutex;
   std::map<IndexKey, std::vector<StoredBinding>> bindings_by_index;
   std::map<std::string, std::vector<std::pair<Channel, IndexKey>>, std::less<>> bindings_by_account;
+
+  std::mutex audit_mutex;
+  std::vector<AuditRecord> audit;  // in sequence order: audit[i].sequence == i + 1
+  std::optional<AuditHead> audit_head;
 };
 
 MemoryStore::MemoryStore() : impl_(std::make_unique<Impl>()) {}
@@ -354,6 +359,38 @@ std::size_t MemoryStore::challenge_count() const {
     n += shard.size();
   }
   return n;
+}
+
+// --- audit log ---
+
+Result<AuditAppendOutcome> MemoryStore::append_audit(const AuditRecord& entry,
+                                                     const AuditHead& head) {
+  std::lock_guard lock(impl_->audit_mutex);
+  const std::uint64_t count = impl_->audit_head ? impl_->audit_head->count : 0;
+  if (entry.sequence == 0 || count != entry.sequence - 1) return AuditAppendOutcome::kConflict;
+  if (impl_->audit.size() != count) {
+    return Status(ErrorCode::kStoreError,
+                  "memory store: the audit head disagrees with its entries");
+  }
+  impl_->audit.push_back(entry);
+  impl_->audit_head = head;
+  return AuditAppendOutcome::kAppended;
+}
+
+Result<std::vector<AuditRecord>> MemoryStore::scan_audit(std::uint64_t from, std::size_t limit) {
+  std::lock_guard lock(impl_->audit_mutex);
+  const std::vector<AuditRecord>& all = impl_->audit;
+  auto first = std::lower_bound(
+      all.begin(), all.end(), from,
+      [](const AuditRecord& r, std::uint64_t sequence) { return r.sequence < sequence; });
+  const auto available = static_cast<std::size_t>(all.end() - first);
+  return std::vector<AuditRecord>(first,
+                                  first + static_cast<std::ptrdiff_t>(std::min(limit, available)));
+}
+
+Result<std::optional<AuditHead>> MemoryStore::audit_head() {
+  std::lock_guard lock(impl_->audit_mutex);
+  return impl_->audit_head;
 }
 
 }  // namespace veribind

@@ -35,7 +35,7 @@ namespace {
 
 // The schema version this code reads and writes. A database of a newer version is refused:
 // writing to it with an older understanding of its tables could break its invariants.
-constexpr std::int64_t kSchemaVersion = 2;
+constexpr std::int64_t kSchemaVersion = 3;
 
 // How long an operation waits for another process's write lock before reporting kUnavailable.
 constexpr int kBusyTimeoutMs = 5000;
@@ -97,6 +97,44 @@ CREATE INDEX IF NOT EXISTS bindings_by_index
 ALTER TABLE challenges ADD COLUMN
   calling_code INTEGER NOT NULL DEFAULT 0 CHECK (calling_code BETWEEN 0 AND 999);
 )sql"},
+    // The audit log of lawful lookups. Append-only: triggers refuse UPDATE and DELETE of entries,
+    // and any change to the head other than moving it forward. They stop mistakes and casual
+    // edits, not someone who can write the file (who can drop them); the MAC chain is what makes
+    // such edits evident (veribind/audit.hpp).
+    {3, R"sql(
+CREATE TABLE IF NOT EXISTS audit_log (
+  sequence INTEGER NOT NULL PRIMARY KEY CHECK (sequence >= 1),
+  time INTEGER NOT NULL,
+  authority TEXT NOT NULL CHECK (length(CAST(authority AS BLOB)) BETWEEN 1 AND 1024),
+  reference TEXT NOT NULL CHECK (length(CAST(reference AS BLOB)) BETWEEN 1 AND 1024),
+  legal_basis TEXT NOT NULL CHECK (length(CAST(legal_basis AS BLOB)) BETWEEN 1 AND 1024),
+  requested_by TEXT NOT NULL CHECK (length(CAST(requested_by AS BLOB)) BETWEEN 1 AND 1024),
+  blind_index BLOB NOT NULL CHECK (length(blind_index) = 32),
+  key_version INTEGER NOT NULL CHECK (key_version BETWEEN 0 AND 4294967295),
+  channel INTEGER NOT NULL CHECK (channel IN (1, 2)),
+  accounts_returned INTEGER NOT NULL CHECK (accounts_returned BETWEEN 0 AND 4294967295),
+  mac_key_version INTEGER NOT NULL CHECK (mac_key_version BETWEEN 0 AND 4294967295),
+  prev_mac BLOB NOT NULL CHECK (length(prev_mac) = 32),
+  mac BLOB NOT NULL CHECK (length(mac) = 32)
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+CREATE TABLE IF NOT EXISTS audit_head (
+  id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+  count INTEGER NOT NULL CHECK (count >= 1),
+  last_mac BLOB NOT NULL CHECK (length(last_mac) = 32),
+  mac_key_version INTEGER NOT NULL CHECK (mac_key_version BETWEEN 0 AND 4294967295),
+  mac BLOB NOT NULL CHECK (length(mac) = 32)
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS audit_head_only_forward BEFORE UPDATE ON audit_head
+WHEN NEW.count <= OLD.count OR NEW.id <> OLD.id
+BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward'); END;
+CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head
+BEGIN SELECT RAISE(ABORT, 'audit_head is never deleted'); END;
+)sql"},
 };
 
 static_assert(static_cast<std::int64_t>(std::size(kMigrations)) == kSchemaVersion,
@@ -105,6 +143,10 @@ static_assert(static_cast<std::int64_t>(std::size(kMigrations)) == kSchemaVersio
 constexpr const char* kChallengeColumns =
     "id, code_tag, blind_index, key_version, expires_at, purpose, channel, phone_type, region, "
     "attempts, max_attempts, provider_canonical, calling_code";
+
+constexpr const char* kAuditColumns =
+    "sequence, time, authority, reference, legal_basis, requested_by, blind_index, key_version, "
+    "channel, accounts_returned, mac_key_version, prev_mac, mac";
 
 // Every statement the store runs after open, prepared once with SQLITE_PREPARE_PERSISTENT.
 enum Stmt : std::size_t {
@@ -127,6 +169,11 @@ enum Stmt : std::size_t {
   kDeleteBindings,
   kPurgeChallenges,
   kPurgeCounters,
+  kAuditHeadCount,
+  kInsertAudit,
+  kUpsertAuditHead,
+  kScanAudit,
+  kReadAuditHead,
   kStmtCount,
 };
 
@@ -181,6 +228,20 @@ std::string statement_sql(Stmt which) {
     case kPurgeCounters:
       return "DELETE FROM counters WHERE key IN "
              "(SELECT key FROM counters WHERE window_end <= ?1 LIMIT ?2)";
+    case kAuditHeadCount: return "SELECT count FROM audit_head WHERE id = 1";
+    case kInsertAudit:
+      return "INSERT INTO audit_log (" + std::string(kAuditColumns) +
+             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    case kUpsertAuditHead:
+      return "INSERT INTO audit_head (id, count, last_mac, mac_key_version, mac) "
+             "VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET count = excluded.count, "
+             "last_mac = excluded.last_mac, mac_key_version = excluded.mac_key_version, "
+             "mac = excluded.mac";
+    case kScanAudit:
+      return "SELECT " + std::string(kAuditColumns) +
+             " FROM audit_log WHERE sequence >= ?1 ORDER BY sequence LIMIT ?2";
+    case kReadAuditHead:
+      return "SELECT count, last_mac, mac_key_version, mac FROM audit_head WHERE id = 1";
     case kStmtCount: break;
   }
   return {};
@@ -831,6 +892,159 @@ Result<PurgeCounts> SqliteStore::purge_expired(Timestamp now, std::size_t batch)
     return PurgeCounts{*challenges, *counters};
   };
   return impl.in_write_transaction(op, body, [](const PurgeCounts&) { return true; });
+}
+
+// --- audit log -----------------------------------------------------------------------------------
+
+namespace {
+
+bool read_u32(sqlite3_stmt* s, int column, std::uint32_t& out) {
+  const std::int64_t v = sqlite3_column_int64(s, column);
+  if (v < 0 || v > std::numeric_limits<std::uint32_t>::max()) return false;
+  out = static_cast<std::uint32_t>(v);
+  return true;
+}
+
+bool read_text(sqlite3_stmt* s, int column, std::string& out) {
+  const unsigned char* text = sqlite3_column_text(s, column);
+  if (text == nullptr) return false;
+  out.assign(reinterpret_cast<const char*>(text),
+             static_cast<std::size_t>(sqlite3_column_bytes(s, column)));
+  return true;
+}
+
+// Reads a row laid out as kAuditColumns; false if any stored value is out of shape.
+bool read_audit_row(sqlite3_stmt* s, AuditRecord& r) {
+  const std::int64_t sequence = sqlite3_column_int64(s, 0);
+  if (sequence < 1) return false;
+  r.sequence = static_cast<std::uint64_t>(sequence);
+  r.time = from_ms(sqlite3_column_int64(s, 1));
+  if (!read_text(s, 2, r.authority) || !read_text(s, 3, r.reference) ||
+      !read_text(s, 4, r.legal_basis) || !read_text(s, 5, r.requested_by) ||
+      !read_blob(s, 6, r.index.value) || !read_u32(s, 7, r.index.key_version)) {
+    return false;
+  }
+  std::uint8_t channel = 0;
+  if (!read_byte(s, 8, channel) || (channel != static_cast<std::uint8_t>(Channel::kPhone) &&
+                                    channel != static_cast<std::uint8_t>(Channel::kEmail))) {
+    return false;
+  }
+  r.channel = static_cast<Channel>(channel);
+  return read_u32(s, 9, r.accounts_returned) && read_u32(s, 10, r.mac_key_version) &&
+         read_blob(s, 11, r.prev_mac) && read_blob(s, 12, r.mac);
+}
+
+}  // namespace
+
+Result<AuditAppendOutcome> SqliteStore::append_audit(const AuditRecord& entry,
+                                                     const AuditHead& head) {
+  constexpr std::string_view op = "append_audit";
+  if (entry.sequence == 0 ||
+      entry.sequence > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+      head.count != entry.sequence) {
+    return store_error(op, "the entry's sequence and the new head disagree");
+  }
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  auto body = [&]() -> Result<AuditAppendOutcome> {
+    {
+      Use s(impl.stmt(kAuditHeadCount));
+      const int rc = sqlite3_step(s.get());
+      std::int64_t count = 0;
+      if (rc == SQLITE_ROW) {
+        count = sqlite3_column_int64(s.get(), 0);
+      } else if (rc != SQLITE_DONE) {
+        return sqlite_error(op, rc);
+      }
+      if (count != static_cast<std::int64_t>(entry.sequence - 1)) {
+        return AuditAppendOutcome::kConflict;
+      }
+    }
+    {
+      Use s(impl.stmt(kInsertAudit));
+      sqlite3_stmt* st = s.get();
+      int rc = bind_int(st, 1, static_cast<std::int64_t>(entry.sequence));
+      if (rc == SQLITE_OK) rc = bind_int(st, 2, to_ms(entry.time));
+      if (rc == SQLITE_OK) rc = bind_text(st, 3, entry.authority);
+      if (rc == SQLITE_OK) rc = bind_text(st, 4, entry.reference);
+      if (rc == SQLITE_OK) rc = bind_text(st, 5, entry.legal_basis);
+      if (rc == SQLITE_OK) rc = bind_text(st, 6, entry.requested_by);
+      if (rc == SQLITE_OK) rc = bind_blob(st, 7, entry.index.value);
+      if (rc == SQLITE_OK) rc = bind_int(st, 8, entry.index.key_version);
+      if (rc == SQLITE_OK) rc = bind_int(st, 9, static_cast<std::int64_t>(entry.channel));
+      if (rc == SQLITE_OK) rc = bind_int(st, 10, entry.accounts_returned);
+      if (rc == SQLITE_OK) rc = bind_int(st, 11, entry.mac_key_version);
+      if (rc == SQLITE_OK) rc = bind_blob(st, 12, entry.prev_mac);
+      if (rc == SQLITE_OK) rc = bind_blob(st, 13, entry.mac);
+      if (rc != SQLITE_OK) return sqlite_error(op, rc);
+      rc = sqlite3_step(st);
+      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return store_error(op,
+                           "an audit entry with that sequence exists although the head "
+                           "says otherwise");
+      }
+      if (rc != SQLITE_DONE) return sqlite_error(op, rc);
+    }
+    Use s(impl.stmt(kUpsertAuditHead));
+    sqlite3_stmt* st = s.get();
+    int rc = bind_int(st, 1, static_cast<std::int64_t>(head.count));
+    if (rc == SQLITE_OK) rc = bind_blob(st, 2, head.last_mac);
+    if (rc == SQLITE_OK) rc = bind_int(st, 3, head.mac_key_version);
+    if (rc == SQLITE_OK) rc = bind_blob(st, 4, head.mac);
+    if (rc != SQLITE_OK) return sqlite_error(op, rc);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE) return sqlite_error(op, rc);
+    return AuditAppendOutcome::kAppended;
+  };
+  // The entry and the head that counts it commit together, or neither does.
+  return impl.in_write_transaction(op, body, [](AuditAppendOutcome outcome) {
+    return outcome == AuditAppendOutcome::kAppended;
+  });
+}
+
+Result<std::vector<AuditRecord>> SqliteStore::scan_audit(std::uint64_t from, std::size_t limit) {
+  constexpr std::string_view op = "scan_audit";
+  std::vector<AuditRecord> entries;
+  if (limit == 0 || from > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return entries;
+  }
+  std::lock_guard lock(impl_->mutex);
+  Use s(impl_->stmt(kScanAudit));
+  int rc = bind_int(s.get(), 1, static_cast<std::int64_t>(from));
+  if (rc == SQLITE_OK) {
+    rc = bind_int(s.get(), 2,
+                  static_cast<std::int64_t>(std::min<std::size_t>(
+                      limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
+  }
+  if (rc != SQLITE_OK) return sqlite_error(op, rc);
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    AuditRecord record;
+    if (!read_audit_row(s.get(), record)) {
+      return store_error(op, "the audit entry with sequence " +
+                                 std::to_string(sqlite3_column_int64(s.get(), 0)) +
+                                 " is malformed");
+    }
+    entries.push_back(std::move(record));
+  }
+  if (rc != SQLITE_DONE) return sqlite_error(op, rc);
+  return entries;
+}
+
+Result<std::optional<AuditHead>> SqliteStore::audit_head() {
+  constexpr std::string_view op = "audit_head";
+  std::lock_guard lock(impl_->mutex);
+  Use s(impl_->stmt(kReadAuditHead));
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE) return std::optional<AuditHead>();
+  if (rc != SQLITE_ROW) return sqlite_error(op, rc);
+  AuditHead head;
+  const std::int64_t count = sqlite3_column_int64(s.get(), 0);
+  if (count < 1 || !read_blob(s.get(), 1, head.last_mac) ||
+      !read_u32(s.get(), 2, head.mac_key_version) || !read_blob(s.get(), 3, head.mac)) {
+    return store_error(op, "the audit head is malformed");
+  }
+  head.count = static_cast<std::uint64_t>(count);
+  return std::optional<AuditHead>(head);
 }
 
 }  // namespace veribind

@@ -59,6 +59,19 @@ class CountingStore final : public Store {
     calls.emplace_back("purge_expired");
     return inner.purge_expired(now, batch);
   }
+  Result<AuditAppendOutcome> append_audit(const AuditRecord& entry,
+                                          const AuditHead& head) override {
+    calls.emplace_back("append_audit");
+    return inner.append_audit(entry, head);
+  }
+  Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) override {
+    calls.emplace_back("scan_audit");
+    return inner.scan_audit(from, limit);
+  }
+  Result<std::optional<AuditHead>> audit_head() override {
+    calls.emplace_back("audit_head");
+    return inner.audit_head();
+  }
 };
 
 }  // namespace veribind::testing

@@ -60,6 +60,23 @@ class FailingStore final : public Store {
     if (Status s = gate(); !s) return s;
     return inner.purge_expired(now, batch);
   }
+  // `append_down` fails audit appends only, so a test can let the lookup succeed and the append
+  // fail.
+  std::atomic<bool> append_down{false};
+  Result<AuditAppendOutcome> append_audit(const AuditRecord& entry,
+                                          const AuditHead& head) override {
+    if (Status s = gate(); !s) return s;
+    if (append_down) return Status(ErrorCode::kUnavailable, "audit append is down (test double)");
+    return inner.append_audit(entry, head);
+  }
+  Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) override {
+    if (Status s = gate(); !s) return s;
+    return inner.scan_audit(from, limit);
+  }
+  Result<std::optional<AuditHead>> audit_head() override {
+    if (Status s = gate(); !s) return s;
+    return inner.audit_head();
+  }
 
  private:
   Status gate() {

@@ -135,6 +135,8 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 using Strings = std::vector<std::string>;
+// Every schema version a new database records, oldest first.
+const Strings kSchemaVersions = {"1", "2", "3"};
 
 const char* const kSchemaObjects =
     "SELECT type || ' ' || name FROM sqlite_master ORDER BY type, name";
@@ -181,19 +183,22 @@ TEST_CASE(
   Strings objects_before;
   {
     RawDb raw(file);
-    REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
+    REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == kSchemaVersions);
     REQUIRE(raw.column("PRAGMA journal_mode") == Strings{"wal"});
     objects_before = raw.column(kSchemaObjects);
   }
-  REQUIRE(objects_before == Strings{"index bindings_by_index", "index challenges_by_expiry",
-                                    "index counters_by_window_end",
-                                    "index sqlite_autoindex_bindings_1", "table bindings",
-                                    "table challenges", "table counters", "table schema_version"});
+  REQUIRE(objects_before ==
+          Strings{"index bindings_by_index", "index challenges_by_expiry",
+                  "index counters_by_window_end", "index sqlite_autoindex_bindings_1",
+                  "table audit_head", "table audit_log", "table bindings", "table challenges",
+                  "table counters", "table schema_version", "trigger audit_head_no_delete",
+                  "trigger audit_head_only_forward", "trigger audit_log_no_delete",
+                  "trigger audit_log_no_update"});
 
   open_store(file).reset();
   open_store(file).reset();
   RawDb raw(file);
-  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
+  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == kSchemaVersions);
   REQUIRE(raw.column(kSchemaObjects) == objects_before);
 }
 
@@ -243,7 +248,7 @@ TEST_CASE("SqliteStore: a version 1 database is upgraded in place and keeps its 
   REQUIRE(store->create_challenge(v2).is_ok());
   REQUIRE(*store->find_challenge(v2.id) == v2);
   RawDb raw(file);
-  REQUIRE(raw.column("SELECT max(version) FROM schema_version") == Strings{"2"});
+  REQUIRE(raw.column("SELECT max(version) FROM schema_version") == Strings{kSchemaVersions.back()});
 }
 
 TEST_CASE("SqliteStore: a path in a directory that does not exist is kUnavailable",

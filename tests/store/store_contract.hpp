@@ -639,6 +639,149 @@ inline void purge_expired_removes_at_most_batch_rows_of_each_kind_per_call(Store
   REQUIRE(increment(store, make_counter_key(6), kT0 + hours(1), kT0) == 2);
 }
 
+// --- audit log ---------------------------------------------------------------------------------
+// The store keeps audit entries as given; MACs are the account layer's business, so the contract
+// uses fixed bytes for them.
+
+inline AuditRecord make_audit_entry(std::uint64_t sequence) {
+  AuditRecord e;
+  e.sequence = sequence;
+  e.time = kT0 + minutes(static_cast<int>(sequence));
+  e.authority = "Bundesamt f\u00fcr Justiz " + std::to_string(sequence);  // non-ASCII survives
+  e.reference = "ref-" + std::to_string(sequence);
+  e.legal_basis = "order " + std::to_string(sequence);
+  e.requested_by = "operator-" + std::to_string(sequence);
+  e.index = make_index(static_cast<std::uint8_t>(sequence), 3);
+  e.channel = Channel::kEmail;
+  e.accounts_returned = static_cast<std::uint32_t>(sequence + 1);
+  e.mac_key_version = 5;
+  for (std::size_t i = 0; i < e.mac.size(); ++i) {
+    e.prev_mac[i] = static_cast<std::uint8_t>(sequence - 1 + i);
+    e.mac[i] = static_cast<std::uint8_t>(sequence + i);
+  }
+  return e;
+}
+
+inline AuditHead make_audit_head(const AuditRecord& last) {
+  AuditHead h;
+  h.count = last.sequence;
+  h.last_mac = last.mac;
+  h.mac_key_version = last.mac_key_version;
+  for (std::size_t i = 0; i < h.mac.size(); ++i) {
+    h.mac[i] = static_cast<std::uint8_t>(0xE0 ^ (last.sequence + i));
+  }
+  return h;
+}
+
+inline AuditAppendOutcome append(Store& store, const AuditRecord& e) {
+  auto outcome = store.append_audit(e, make_audit_head(e));
+  INFO(outcome.status().message());
+  REQUIRE(outcome.is_ok());
+  return *outcome;
+}
+
+inline std::vector<AuditRecord> scan(Store& store, std::uint64_t from, std::size_t limit) {
+  auto entries = store.scan_audit(from, limit);
+  INFO(entries.status().message());
+  REQUIRE(entries.is_ok());
+  return *entries;
+}
+
+inline std::optional<AuditHead> head(Store& store) {
+  auto h = store.audit_head();
+  INFO(h.status().message());
+  REQUIRE(h.is_ok());
+  return *h;
+}
+
+inline void an_empty_audit_log_has_no_entries_and_no_head(Store& store) {
+  REQUIRE(scan(store, 1, 100).empty());
+  REQUIRE(scan(store, 0, 100).empty());
+  REQUIRE_FALSE(head(store).has_value());
+}
+
+inline void audit_entries_are_scanned_back_identical_in_sequence_order(Store& store) {
+  std::vector<AuditRecord> appended;
+  for (std::uint64_t n = 1; n <= 5; ++n) {
+    appended.push_back(make_audit_entry(n));
+    REQUIRE(append(store, appended.back()) == AuditAppendOutcome::kAppended);
+    REQUIRE(head(store) == make_audit_head(appended.back()));
+  }
+  REQUIRE(scan(store, 1, 100) == appended);
+  REQUIRE(scan(store, 0, 100) == appended);
+  REQUIRE(scan(store, 2, 2) == std::vector<AuditRecord>{appended[1], appended[2]});
+  REQUIRE(scan(store, 5, 100) == std::vector<AuditRecord>{appended[4]});
+  REQUIRE(scan(store, 6, 100).empty());
+  REQUIRE(scan(store, 1, 0).empty());
+}
+
+inline void an_audit_append_that_does_not_follow_the_head_is_a_conflict_and_changes_nothing(
+    Store& store) {
+  // On an empty log only sequence 1 may be appended.
+  REQUIRE(append(store, make_audit_entry(2)) == AuditAppendOutcome::kConflict);
+  REQUIRE_FALSE(head(store).has_value());
+  REQUIRE(scan(store, 1, 100).empty());
+
+  const AuditRecord first = make_audit_entry(1);
+  REQUIRE(append(store, first) == AuditAppendOutcome::kAppended);
+  // A second writer that read the head before `first` went in: same sequence, refused.
+  AuditRecord stale = make_audit_entry(1);
+  stale.authority = "another authority";
+  REQUIRE(append(store, stale) == AuditAppendOutcome::kConflict);
+  REQUIRE(append(store, make_audit_entry(3)) == AuditAppendOutcome::kConflict);
+  REQUIRE(scan(store, 1, 100) == std::vector<AuditRecord>{first});
+  REQUIRE(head(store) == make_audit_head(first));
+}
+
+inline void two_threads_appending_audit_entries_get_consecutive_sequences(Store& store) {
+  // Each writer does what Registry::disclose does: read the head, append after it, and on a
+  // conflict read it again. Errors are tallied, not asserted, inside the threads (Catch2's
+  // assertions are not thread-safe).
+  constexpr int kPerThread = 25;
+  std::atomic<int> errors{0};
+  auto writer = [&store, &errors](const std::string& who) {
+    for (int i = 0; i < kPerThread; ++i) {
+      while (true) {
+        auto h = store.audit_head();
+        if (!h) {
+          ++errors;
+          return;
+        }
+        AuditRecord e = make_audit_entry(*h ? (*h)->count + 1 : 1);
+        e.requested_by = who;
+        auto outcome = store.append_audit(e, make_audit_head(e));
+        if (!outcome) {
+          ++errors;
+          return;
+        }
+        if (*outcome == AuditAppendOutcome::kAppended) break;
+      }
+    }
+  };
+  std::thread a(writer, "a");
+  std::thread b(writer, "b");
+  a.join();
+  b.join();
+  REQUIRE(errors == 0);
+  const std::vector<AuditRecord> all = scan(store, 1, 1000);
+  REQUIRE(all.size() == 2 * kPerThread);
+  int by_a = 0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    REQUIRE(all[i].sequence == i + 1);
+    if (all[i].requested_by == "a") ++by_a;
+  }
+  REQUIRE(by_a == kPerThread);
+  REQUIRE(head(store) == make_audit_head(all.back()));
+}
+
+inline void purge_expired_never_removes_audit_entries(Store& store) {
+  const AuditRecord e = make_audit_entry(1);
+  REQUIRE(append(store, e) == AuditAppendOutcome::kAppended);
+  purge(store, kT0 + hours(24 * 365 * 100), 10000);
+  REQUIRE(scan(store, 1, 10) == std::vector<AuditRecord>{e});
+  REQUIRE(head(store) == make_audit_head(e));
+}
+
 }  // namespace veribind::testing::contract
 
 // One TEST_CASE per promise. MAKE_STORE is evaluated inside each test case.
@@ -721,4 +864,18 @@ inline void purge_expired_removes_at_most_batch_rows_of_each_kind_per_call(Store
                                purge_expired_removes_only_expired_rows)                            \
   VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE,                                                    \
                                "purge_expired removes at most batch rows of each kind per call",   \
-                               purge_expired_removes_at_most_batch_rows_of_each_kind_per_call)
+                               purge_expired_removes_at_most_batch_rows_of_each_kind_per_call)     \
+  VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE, "an empty audit log has no entries and no head",   \
+                               an_empty_audit_log_has_no_entries_and_no_head)                      \
+  VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE,                                                    \
+                               "audit entries are scanned back identical in sequence order",       \
+                               audit_entries_are_scanned_back_identical_in_sequence_order)         \
+  VERIBIND_STORE_CONTRACT_CASE(                                                                    \
+      TAG, MAKE_STORE,                                                                             \
+      "an audit append that does not follow the head is a conflict and changes nothing",           \
+      an_audit_append_that_does_not_follow_the_head_is_a_conflict_and_changes_nothing)             \
+  VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE,                                                    \
+                               "two threads appending audit entries get consecutive sequences",    \
+                               two_threads_appending_audit_entries_get_consecutive_sequences)      \
+  VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE, "purge_expired never removes audit entries",       \
+                               purge_expired_never_removes_audit_entries)

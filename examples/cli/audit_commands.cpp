@@ -1,0 +1,299 @@
+// disclose, audit verify, transparency: lawful lookups and the audit trail they leave.
+#include "audit_commands.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <span>
+#include <utility>
+
+#include "veribind/sqlite_store.hpp"
+
+namespace veribind::cli {
+
+namespace {
+
+// The rule of the other read-only commands (commands.cpp): a missing or empty database holds
+// nothing, and creating one here would hide a wrong --db.
+Result<std::unique_ptr<SqliteStore>> open_existing_store(const std::string& path) {
+  std::error_code missing;
+  const auto size = std::filesystem::file_size(path, missing);
+  if (missing || size == 0) {
+    return Status(ErrorCode::kUnavailable,
+                  "no database at " + path + " (veribind start creates it; or pass --db)");
+  }
+  auto store = SqliteStore::open(path);
+  if (!store) return Status(store.code(), "database " + path + ": " + store.status().message());
+  return store;
+}
+
+// The identifier of `disclose`, given as one argument: an email address if it holds '@', a phone
+// number otherwise. Messages never repeat it.
+Result<Identifier> parse_disclosed(const DiscloseOptions& options) {
+  if (options.identifier.find('@') != std::string::npos) {
+    if (!options.region.empty()) {
+      return Status(ErrorCode::kInvalidArgument, "--region applies to phone numbers only");
+    }
+    auto email = EmailAddress::parse(options.identifier);
+    if (!email) return Status(email.code(), "identifier: " + email.status().message());
+    return Identifier(std::move(email).value());
+  }
+  auto phone = PhoneNumber::parse(options.identifier, options.region, PhoneTypeSet::all());
+  if (!phone) return Status(phone.code(), "identifier: " + phone.status().message());
+  return Identifier(std::move(phone).value());
+}
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (std::uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0x0f]);
+  }
+  return out;
+}
+
+nlohmann::json head_json(const AuditHead& head) {
+  return {{"count", head.count},
+          {"last_mac", hex(head.last_mac)},
+          {"key_version", head.mac_key_version}};
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Reads s[pos, pos+n) as a decimal number; false unless all digits.
+bool number_at(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > s.size() || !all_digits(s.substr(pos, n))) return false;
+  out = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) out = out * 10 + (s[i] - '0');
+  return true;
+}
+
+void print_counts(std::string_view title,
+                  const std::map<std::string, std::uint64_t, std::less<>>& counts) {
+  std::cout << title << '\n';
+  if (counts.empty()) std::cout << "  (none)\n";
+  for (const auto& [key, count] : counts) std::cout << "  " << count << "\t" << key << '\n';
+}
+
+}  // namespace
+
+Result<Timestamp> parse_since(std::string_view text) {
+  const Status bad(ErrorCode::kInvalidArgument,
+                   "--since: expected an ISO 8601 date or date-time in UTC or with an offset "
+                   "(2026-01-31, 2026-01-31T12:00:00Z, 2026-01-31T14:00:00+02:00) or unix seconds");
+  using namespace std::chrono;
+  if (all_digits(text)) {
+    if (text.size() > 12) return bad;  // beyond year 33000
+    long long seconds = 0;
+    for (char c : text) seconds = seconds * 10 + (c - '0');
+    return Timestamp(milliseconds(seconds * 1000));
+  }
+  int y = 0, mo = 0, d = 0;
+  if (text.size() < 10 || !number_at(text, 0, 4, y) || text[4] != '-' ||
+      !number_at(text, 5, 2, mo) || text[7] != '-' || !number_at(text, 8, 2, d)) {
+    return bad;
+  }
+  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)},
+                            day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return bad;
+  sys_seconds t = sys_days(date);
+  if (text.size() == 10) return time_point_cast<milliseconds>(t);
+
+  int h = 0, mi = 0, s = 0;
+  if (text.size() < 20 || text[10] != 'T' || !number_at(text, 11, 2, h) || text[13] != ':' ||
+      !number_at(text, 14, 2, mi) || text[16] != ':' || !number_at(text, 17, 2, s) || h > 23 ||
+      mi > 59 || s > 59) {
+    return bad;
+  }
+  t += hours(h) + minutes(mi) + seconds(s);
+  const std::string_view zone = text.substr(19);
+  if (zone == "Z") return time_point_cast<milliseconds>(t);
+  int oh = 0, om = 0;
+  if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') || !number_at(zone, 1, 2, oh) ||
+      zone[3] != ':' || !number_at(zone, 4, 2, om) || oh > 23 || om > 59) {
+    return bad;
+  }
+  const minutes offset = hours(oh) + minutes(om);
+  t += zone[0] == '+' ? -offset : offset;  // local time = UTC + offset
+  return time_point_cast<milliseconds>(t);
+}
+
+int run_disclose(const CommonOptions& common, const DiscloseOptions& options) {
+  const Output out(common.json);
+  // Everything the request says is checked before the key or the database is touched.
+  if (Status s = options.request.validate(); !s) return out.error(s);
+  auto identifier = parse_disclosed(options);
+  if (!identifier) return out.error(identifier.status());
+  auto ring = load_key(common.key_file);
+  if (!ring) return out.error(ring.status());
+  auto store = open_existing_store(common.db);
+  if (!store) return out.error(store.status());
+
+  const SystemClock clock;
+  LinkPolicy policy = identifier->channel() == Channel::kPhone ? LinkPolicy::phone_linked()
+                                                               : LinkPolicy::email_linked();
+  auto registry = Registry::create(std::move(policy), *ring, **store, clock);
+  if (!registry) return out.error(registry.status());
+  auto answer = registry->disclose(*identifier, options.request);
+  if (!answer) return out.error(answer.status());
+
+  const std::string& policy_name = registry->policy().name;
+  if (out.json()) {
+    out.emit({{"accounts", answer->accounts},
+              {"policy", policy_name},
+              {"audit_sequence", answer->audit_sequence},
+              {"blind_index", answer->index.hex()},
+              {"key_version", answer->index.key_version}});
+    return kExitOk;
+  }
+  if (answer->accounts.empty()) {
+    std::cout << "accounts      none bound to this identifier (" << policy_name << " policy)\n";
+  } else {
+    std::cout << "accounts      " << answer->accounts.size() << " bound to this identifier ("
+              << policy_name << " policy):\n";
+    for (const std::string& account : answer->accounts) std::cout << "  " << account << '\n';
+  }
+  std::cout << "audit entry   " << answer->audit_sequence << " (blind index " << answer->index.hex()
+            << ", key version " << answer->index.key_version << ")\n";
+  return kExitOk;
+}
+
+int run_audit_verify(const CommonOptions& common) {
+  const Output out(common.json);
+  auto ring = load_key(common.key_file);
+  if (!ring) return out.error(ring.status());
+  auto store = open_existing_store(common.db);
+  if (!store) return out.error(store.status());
+  auto report = AuditLog(**store).verify(*ring);
+  if (!report) return out.error(report.status());
+
+  if (out.json()) {
+    nlohmann::json object = {{"ok", report->ok()},
+                             {"problem", audit_problem_name(report->problem)},
+                             {"entries_verified", report->entries_verified}};
+    if (!report->ok()) {
+      object["sequence"] = report->sequence;
+      object["detail"] = report->detail;
+    }
+    object["head"] = report->head ? head_json(*report->head) : nlohmann::json(nullptr);
+    out.emit(object);
+    return report->ok() ? kExitOk : kExitRefused;
+  }
+  if (!report->ok()) {
+    std::cout << "audit log     NOT INTACT: " << audit_problem_name(report->problem);
+    if (report->sequence == 0) {
+      std::cout << " at the head record\n";
+    } else {
+      std::cout << " at sequence " << report->sequence << '\n';
+    }
+    std::cout << "detail        " << report->detail << '\n'
+              << "intact        the first " << report->entries_verified << " entries\n";
+    return kExitRefused;
+  }
+  if (!report->head) {
+    std::cout << "audit log     empty: no lawful lookup has been made\n";
+    return kExitOk;
+  }
+  std::cout << "audit log     intact: " << report->entries_verified
+            << " entries, each MAC, the chain and the head verified\n"
+            << "head          count " << report->head->count << ", last mac "
+            << hex(report->head->last_mac) << " (audit key version "
+            << report->head->mac_key_version << ")\n"
+            << "              keep this line somewhere the database's operator cannot rewrite: "
+               "a rollback\n"
+            << "              of the log and its head to an older copy verifies, but cannot "
+               "match it\n";
+  return kExitOk;
+}
+
+int run_transparency(const CommonOptions& common, const TransparencyOptions& options) {
+  const Output out(common.json);
+  std::optional<Timestamp> since;
+  if (options.since) {
+    auto parsed = parse_since(*options.since);
+    if (!parsed) return out.error(parsed.status());
+    since = *parsed;
+  }
+  auto ring = load_key(common.key_file);
+  if (!ring) return out.error(ring.status());
+  auto store = open_existing_store(common.db);
+  if (!store) return out.error(store.status());
+  auto report = AuditLog(**store).transparency(*ring, since);
+  if (!report) return out.error(report.status());
+
+  if (out.json()) {
+    out.emit({{"since", since ? nlohmann::json(iso8601_utc(*since)) : nlohmann::json(nullptr)},
+              {"requests", report->requests},
+              {"accounts_returned", report->accounts_returned},
+              {"by_outcome", report->by_outcome},
+              {"by_authority", report->by_authority},
+              {"by_legal_basis", report->by_legal_basis},
+              {"by_channel", report->by_channel},
+              {"audit_log", {{"verified", true}, {"entries", report->log_entries}}}});
+    return kExitOk;
+  }
+  std::cout << "lawful requests, "
+            << (since ? "since " + iso8601_utc(*since) : std::string("all time")) << '\n'
+            << "requests      " << report->requests << '\n'
+            << "accounts      " << report->accounts_returned << " disclosed in all\n";
+  print_counts("by outcome", report->by_outcome);
+  print_counts("by authority", report->by_authority);
+  print_counts("by legal basis", report->by_legal_basis);
+  print_counts("by channel", report->by_channel);
+  std::cout << "audit log     verified (" << report->log_entries << " entries)\n";
+  return kExitOk;
+}
+
+AuditCommands::AuditCommands(CLI::App& app, CommonOptions& common,
+                             const std::function<void(CLI::App&)>& add_common)
+    : common_(&common) {
+  disclose_cmd_ = app.add_subcommand(
+      "disclose",
+      "answer a lawful request: the accounts bound to exactly this identifier (audited)");
+  disclose_cmd_->add_option("identifier", disclose_.identifier, "phone number or email address")
+      ->required();
+  disclose_cmd_->add_option("--region", disclose_.region,
+                            "ISO 3166 region for a number without +country (e.g. PK)");
+  disclose_cmd_->add_option("--authority", disclose_.request.authority, "requesting authority")
+      ->required();
+  disclose_cmd_
+      ->add_option("--reference", disclose_.request.reference,
+                   "the authority's case or order number")
+      ->required();
+  disclose_cmd_
+      ->add_option("--legal-basis", disclose_.request.legal_basis,
+                   "the law or order that compels the answer")
+      ->required();
+  disclose_cmd_
+      ->add_option("--requested-by", disclose_.request.requested_by,
+                   "the operator running the lookup")
+      ->required();
+  add_common(*disclose_cmd_);
+
+  CLI::App* audit_cmd = app.add_subcommand("audit", "the audit log of lawful lookups");
+  audit_cmd->require_subcommand(1);
+  verify_cmd_ = audit_cmd->add_subcommand(
+      "verify", "check every entry's MAC, the chain and the head; exit 1 and say where if not");
+  add_common(*verify_cmd_);
+
+  transparency_cmd_ = app.add_subcommand(
+      "transparency", "request counts per authority, legal basis and outcome (verified log)");
+  transparency_cmd_->add_option_function<std::string>(
+      "--since", [this](const std::string& text) { transparency_.since = text; },
+      "count requests from this instant: 2026-01-31, 2026-01-31T12:00:00Z or unix seconds");
+  add_common(*transparency_cmd_);
+}
+
+std::optional<int> AuditCommands::run() const {
+  if (disclose_cmd_->parsed()) return run_disclose(*common_, disclose_);
+  if (verify_cmd_->parsed()) return run_audit_verify(*common_);
+  if (transparency_cmd_->parsed()) return run_transparency(*common_, transparency_);
+  return std::nullopt;
+}
+
+}  // namespace veribind::cli
