@@ -34,6 +34,9 @@ class SqliteStore final : public Store {
   Result<std::vector<std::string>> find_accounts(const BlindIndex& index) override;
   Result<std::size_t> delete_bindings(std::string_view account_id) override;
   Result<PurgeCounts> purge_expired(Timestamp now, std::size_t batch = 10000) override;
+  // bytes are the file pages of each table and its indexes (SQLite's dbstat virtual table,
+  // BytesMethod::kMeasured); where the SQLite library lacks dbstat, a per-row estimate.
+  Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override;
 
  private:
   struct Impl;

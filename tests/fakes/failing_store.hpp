@@ -56,6 +56,10 @@ class FailingStore final : public Store {
     if (Status s = gate(); !s) return s;
     return inner.purge_expired(now, batch);
   }
+  Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override {
+    if (Status s = gate(); !s) return s;
+    return inner.retention_stats(now);
+  }
 
  private:
   Status gate() {
