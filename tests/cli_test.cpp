@@ -10,6 +10,7 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "veribind/sqlite_store.hpp"
 
 namespace {
 
@@ -760,6 +763,41 @@ void attacker_sql(const TempDir& dir, const std::string& statements) {
 
 }  // namespace
 
+// --- purge, retention, compare ------------------------------------------------------------------
+
+namespace {
+
+// Writes challenges and counters straight into the database, some already expired, as a store
+// that has been running for a while would hold them.
+void seed_expired_rows(const TempDir& dir, int expired, int live) {
+  auto store = veribind::SqliteStore::open((dir / "veribind.db").string());
+  INFO(store.status().message());
+  REQUIRE(store.is_ok());
+  const veribind::Timestamp now = veribind::SystemClock().now();
+  for (int i = 0; i < expired + live; ++i) {
+    veribind::ChallengeRecord record;
+    record.id.bytes[0] = static_cast<std::uint8_t>(i);
+    record.id.bytes[15] = static_cast<std::uint8_t>(i * 7);
+    record.expires_at = i < expired ? now - std::chrono::hours(1) : now + std::chrono::hours(1);
+    record.max_attempts = 5;
+    REQUIRE((*store)->create_challenge(record).is_ok());
+    veribind::CounterKey key{};
+    key[0] = static_cast<std::uint8_t>(i);
+    REQUIRE(
+        (*store)->add_to_counter(key, 1, record.expires_at, now - std::chrono::hours(2)).is_ok());
+  }
+}
+
+const json& kind_entry(const json& retention, const std::string& kind) {
+  for (const json& entry : retention.at("kinds")) {
+    if (entry.at("kind") == kind) return entry;
+  }
+  FAIL("no kind " << kind);
+  return retention;
+}
+
+}  // namespace
+
 TEST_CASE("disclose: answers for a bound and an unbound number, one audit entry each", "[cli]") {
   TempDir dir;
   keygen(dir);
@@ -956,4 +994,131 @@ TEST_CASE("transparency: counts per authority, legal basis and outcome, with --s
     CHECK(run.exit_code == 2);
     CHECK(error_code_of(run) == "invalid_argument");
   }
+}
+TEST_CASE("purge: removes every expired row in bounded batches and keeps the live ones", "[cli]") {
+  TempDir dir;
+  seed_expired_rows(dir, 5, 2);
+  const Run before = run_cli(dir.path(), {"retention", "--json"});
+  REQUIRE(before.exit_code == 0);
+  REQUIRE(kind_entry(json_of(before), "challenges")["rows"] == 7);
+  REQUIRE(kind_entry(json_of(before), "challenges")["expired"] == 5);
+
+  const Run run = run_cli(dir.path(), {"purge", "--batch", "2", "--json"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  const json purged = json_of(run);
+  REQUIRE(purged["purged"]["challenges"] == 5);
+  REQUIRE(purged["purged"]["counters"] == 5);
+  REQUIRE(purged["batches"] == 3);  // 2 + 2 + 1
+  REQUIRE(purged["batch_size"] == 2);
+
+  const json after = json_of(run_cli(dir.path(), {"retention", "--json"}));
+  REQUIRE(kind_entry(after, "challenges")["rows"] == 2);
+  REQUIRE(kind_entry(after, "challenges")["expired"] == 0);
+  REQUIRE(kind_entry(after, "counters")["rows"] == 2);
+
+  const Run text = run_cli(dir.path(), {"purge"});
+  REQUIRE(text.exit_code == 0);
+  REQUIRE(text.out.find("purged 0 expired challenges and 0 ended rate-limit counters in 1 batch") !=
+          std::string::npos);
+}
+
+TEST_CASE("retention: lists every kind with rows, bytes, oldest and what a row reveals", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, {"--phone", "+923001234567"});
+  const json link =
+      json_of(run_cli(dir.path(), {"link", "--json", "--account", "acct-1", "--challenge",
+                                   started.challenge, "--code", started.code}));
+  REQUIRE_FALSE(link.contains("error"));
+
+  const Run run = run_cli(dir.path(), {"retention", "--json"});
+  REQUIRE(run.exit_code == 0);
+  const json retention = json_of(run);
+  REQUIRE(retention["kinds"].size() == 3);
+  const json& bindings = kind_entry(retention, "bindings");
+  REQUIRE(bindings["rows"] == 1);
+  REQUIRE(bindings["bytes"].get<std::uint64_t>() > 0);
+  REQUIRE(bindings["bytes_method"] == "measured");  // Debian's SQLite has dbstat
+  REQUIRE(bindings["oldest_created"].is_string());
+  REQUIRE(bindings["earliest_expiry"].is_null());
+  REQUIRE(bindings["reveals"].get<std::string>().find("blind index") != std::string::npos);
+  // Nothing a row reveals is the number itself.
+  REQUIRE(run.out.find("923001234567") == std::string::npos);
+
+  const Run text = run_cli(dir.path(), {"retention"});
+  REQUIRE(text.exit_code == 0);
+  for (const char* kind : {"challenges", "counters", "bindings", "reveals", "kept"}) {
+    REQUIRE(text.out.find(kind) != std::string::npos);
+  }
+}
+
+TEST_CASE("purge and retention: a missing database is an error and is not created", "[cli]") {
+  TempDir dir;
+  for (const char* command : {"purge", "retention"}) {
+    const Run run = run_cli(dir.path(), {command, "--json"});
+    REQUIRE(run.exit_code == 4);
+    REQUIRE(error_code_of(run) == "unavailable");
+    REQUIRE_FALSE(fs::exists(dir / "veribind.db"));
+  }
+  const Run bad = run_cli(dir.path(), {"purge", "--batch", "0", "--json"});
+  REQUIRE(bad.exit_code == 2);
+  REQUIRE(error_code_of(bad) == "invalid_argument");
+}
+
+// Small measurement sizes, so that the test is quick; the figures are the machine's, so only
+// their shape and the arithmetic of the assumed rows are checked.
+const std::vector<std::string> kQuickCompare = {"compare",
+                                                "--json",
+                                                "--iterations=200",
+                                                "--rounds=1",
+                                                "--argon2id-hashes=1",
+                                                "--argon2id-opslimit=1",
+                                                "--argon2id-memlimit-mib=1",
+                                                "--accounts=200"};
+
+TEST_CASE("compare: one JSON object of labelled rows, with the assumptions applied", "[cli]") {
+  TempDir dir;
+  std::vector<std::string> args = kQuickCompare;
+  args.insert(args.end(), {"--region", "GB", "--sms-price-usd", "0.2", "--send-budget-per-hour",
+                           "100", "--sim-price-usd", "3"});
+  const Run run = run_cli(dir.path(), args);
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  REQUIRE(run.err.find("measuring") != std::string::npos);  // progress goes to stderr
+  const json result = json_of(run);
+  REQUIRE(result["region"] == "GB");
+  REQUIRE(result["rows"].size() == 15);
+  for (const json& row : result["rows"]) {
+    const std::string basis = row.at("basis");
+    REQUIRE((basis == "measured" || basis == "derived" || basis == "assumed"));
+    REQUIRE(row["phone_linked"]["text"].is_string());
+    REQUIRE(row["email_linked"]["text"].is_string());
+  }
+  std::map<std::string, json> by_key;
+  for (const json& row : result["rows"]) by_key[row["key"]] = row;
+  REQUIRE(by_key["pumping_exposure"]["phone_linked"]["value"].get<double>() == Approx(100 * 0.2));
+  REQUIRE(by_key["fake_account_cost"]["phone_linked"]["value"].get<double>() == 3);
+  const double space = by_key["identifier_space"]["phone_linked"]["value"];
+  const double rate = by_key["blind_index_rate"]["phone_linked"]["value"];
+  REQUIRE(by_key["enumerate_if_key_leaks"]["phone_linked"]["value"].get<double>() ==
+          Approx(space / rate));
+  REQUIRE(by_key["bytes_per_account"]["phone_linked"]["value"].get<double>() > 32);
+  REQUIRE(fs::is_empty(dir.path()));  // scratch databases are made elsewhere and removed
+}
+
+TEST_CASE("compare: an unknown region or a negative price is refused with exit 2", "[cli]") {
+  TempDir dir;
+  std::vector<std::string> args = kQuickCompare;
+  args.insert(args.end(), {"--region", "XX"});
+  const Run unknown = run_cli(dir.path(), args);
+  REQUIRE(unknown.exit_code == 2);
+  REQUIRE(error_code_of(unknown) == "invalid_argument");
+
+  args = kQuickCompare;
+  args.insert(args.end(), {"--sms-price-usd", "-1"});
+  const Run negative = run_cli(dir.path(), args);
+  REQUIRE(negative.exit_code == 2);
+  REQUIRE(json_of(negative)["error"]["message"].get<std::string>().find("sms_price_usd") !=
+          std::string::npos);
 }

@@ -5,6 +5,8 @@
 // that with --json each command prints exactly one JSON object on stdout, errors included.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -111,5 +113,26 @@ int run_link(const CommonOptions& common, const LinkOptions& options);
 int run_find(const CommonOptions& common, const IdentifierOptions& options);
 int run_unlink(const CommonOptions& common, const UnlinkOptions& options);
 int run_demo(const CommonOptions& common, const DemoOptions& options);
+
+// purge, retention (retention.cpp). Neither needs the key.
+struct PurgeOptions {
+  std::size_t batch = 10000;  // rows of each kind per transaction, 1..1000000
+};
+int run_purge(const CommonOptions& common, const PurgeOptions& options);
+int run_retention(const CommonOptions& common);
+
+// compare (compare.cpp). Needs neither key nor database: it measures on scratch ones.
+struct CompareOptions {
+  std::string region = "PK";
+  std::size_t iterations = 200000;  // hashes per round for the blind-index and SHA-256 rates
+  std::size_t rounds = 7;
+  std::size_t argon2id_hashes = 5;
+  std::uint64_t argon2id_opslimit = 2;
+  std::size_t argon2id_memlimit_mib = 64;
+  std::size_t accounts = 1000;  // bindings made to measure bytes per account
+  std::size_t space_samples = 16;
+  CompareAssumptions assumed;
+};
+int run_compare(const CommonOptions& common, const CompareOptions& options);
 
 }  // namespace veribind::cli

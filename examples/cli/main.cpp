@@ -50,6 +50,48 @@ std::string usage_message(const CLI::ParseError& error) {
   return "invalid command line (" + error.get_name() + "; see --help)";
 }
 
+// `compare`'s options: measurement sizes, and the assumptions, each with its documented default.
+CLI::App* add_compare_command(CLI::App& app, veribind::cli::CompareOptions& o,
+                              CommonOptions& common) {
+  CLI::App* c = app.add_subcommand(
+      "compare", "phone-linked vs email-linked accounts side by side, measured on this machine");
+  c->add_option("--region", o.region, "ISO 3166 region whose mobile numbers are counted")
+      ->capture_default_str();
+  c->add_option("--iterations", o.iterations, "hashes per round (blind index, SHA-256)")
+      ->capture_default_str();
+  c->add_option("--rounds", o.rounds, "rounds; the median is kept")->capture_default_str();
+  c->add_option("--argon2id-hashes", o.argon2id_hashes, "Argon2id hashes timed")
+      ->capture_default_str();
+  c->add_option("--argon2id-opslimit", o.argon2id_opslimit, "Argon2id passes")
+      ->capture_default_str();
+  c->add_option("--argon2id-memlimit-mib", o.argon2id_memlimit_mib, "Argon2id memory")
+      ->capture_default_str();
+  c->add_option("--accounts", o.accounts, "accounts bound to measure bytes per account")
+      ->capture_default_str();
+  c->add_option("--space-samples", o.space_samples, "numbers sampled per prefix of the space")
+      ->capture_default_str();
+  veribind::CompareAssumptions& a = o.assumed;
+  c->add_option("--sim-price-usd", a.sim_price_usd, "assumed: one prepaid SIM")
+      ->capture_default_str();
+  c->add_option("--email-account-price-usd", a.email_account_price_usd,
+                "assumed: one email account")
+      ->capture_default_str();
+  c->add_option("--sms-price-usd", a.sms_price_usd, "assumed: one verification SMS")
+      ->capture_default_str();
+  c->add_option("--email-price-usd", a.email_price_usd, "assumed: one verification email")
+      ->capture_default_str();
+  c->add_option("--send-budget-per-hour", a.send_budget_per_hour,
+                "assumed: codes sent per hour, all users together")
+      ->capture_default_str();
+  c->add_option("--breach-list-addresses", a.breach_list_addresses,
+                "assumed: distinct addresses in breach lists")
+      ->capture_default_str();
+  c->add_option("--attacker-cores", a.attacker_cores, "assumed: cores of a key thief")
+      ->capture_default_str();
+  c->add_flag("--json", common.json, "print one JSON object on stdout");
+  return c;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +168,16 @@ int main(int argc, char** argv) {
 
   const cli::AuditCommands audit(
       app, common, [&common](CLI::App& command) { add_common_options(command, common); });
+  cli::PurgeOptions purge;
+  CLI::App* purge_cmd = app.add_subcommand("purge", "remove expired challenges and ended counters");
+  purge_cmd->add_option("--batch", purge.batch, "rows of each kind per transaction")
+      ->capture_default_str();
+  add_common_options(*purge_cmd, common);
+  CLI::App* retention_cmd = app.add_subcommand(
+      "retention", "what is stored, per kind of row: count, bytes, oldest, what a row reveals");
+  add_common_options(*retention_cmd, common);
+  cli::CompareOptions compare;
+  CLI::App* compare_cmd = add_compare_command(app, compare, common);
 
   try {
     app.parse(argc, argv);
@@ -148,6 +200,9 @@ int main(int argc, char** argv) {
   if (find_cmd->parsed()) return cli::run_find(common, identifier);
   if (unlink_cmd->parsed()) return cli::run_unlink(common, unlink);
   if (const std::optional<int> status = audit.run()) return *status;
+  if (purge_cmd->parsed()) return cli::run_purge(common, purge);
+  if (retention_cmd->parsed()) return cli::run_retention(common);
+  if (compare_cmd->parsed()) return cli::run_compare(common, compare);
   demo.db_given = demo_cmd->get_option("--db")->count() > 0;
   return cli::run_demo(common, demo);
 }

@@ -38,6 +38,9 @@ class SqliteStore final : public Store {
   Result<AuditAppendOutcome> append_audit(const AuditRecord& entry, const AuditHead& head) override;
   Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) override;
   Result<std::optional<AuditHead>> audit_head() override;
+  // bytes are the file pages of each table and its indexes (SQLite's dbstat virtual table,
+  // BytesMethod::kMeasured); where the SQLite library lacks dbstat, a per-row estimate.
+  Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override;
 
  private:
   struct Impl;

@@ -5,6 +5,7 @@
 #include "veribind/blind_index.hpp"
 #include "veribind/challenge_id.hpp"
 #include "veribind/clock.hpp"
+#include "veribind/compare.hpp"
 #include "veribind/identifier.hpp"
 #include "veribind/keys.hpp"
 #include "veribind/policy.hpp"

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -99,6 +100,17 @@ class ChallengeShard {
   }
 
   [[nodiscard]] std::size_t size() const { return used_ - free_.size(); }
+
+  // Adds this shard's live records to the retention figures.
+  void tally(Timestamp now, RowKindStats& stats) {
+    for (std::size_t n = 0; n < used_; ++n) {
+      const Timestamp expiry = record(n).expires_at;
+      if (expiry == kFreePlace) continue;
+      ++stats.rows;
+      if (expiry <= now) ++stats.expired;
+      if (!stats.earliest_expiry || expiry < *stats.earliest_expiry) stats.earliest_expiry = expiry;
+    }
+  }
 
  private:
   static constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
@@ -350,6 +362,67 @@ Result<PurgeCounts> MemoryStore::purge_expired(Timestamp now, std::size_t batch)
     }
   }
   return counts;
+}
+
+// Byte estimates (BytesMethod::kEstimate) of the heap each row takes, from the sizes of what is
+// allocated for it on a 64-bit libstdc++: a challenge is its record plus its share of the slot
+// table (load <= 1/2, so two 4-byte slots); a std::map entry is its value plus the tree node's
+// header (colour and three pointers, 32 bytes) and a typical malloc header (16 bytes); a string
+// longer than its small-string buffer (15 characters) adds a heap block of its capacity + 1.
+constexpr std::uint64_t kMapNodeOverhead = 32 + 16;
+constexpr std::uint64_t kChallengeBytes = sizeof(ChallengeRecord) + 2 * sizeof(std::uint32_t);
+
+std::uint64_t heap_bytes(const std::string& s) {
+  return s.capacity() > 15 ? static_cast<std::uint64_t>(s.capacity()) + 1 : 0;
+}
+
+Result<std::vector<RowKindStats>> MemoryStore::retention_stats(Timestamp now) {
+  RowKindStats challenges;
+  challenges.kind = "challenges";
+  for (ChallengeShard& shard : impl_->shards) {
+    std::lock_guard lock(shard.mutex);
+    shard.tally(now, challenges);
+  }
+  challenges.bytes = challenges.rows * kChallengeBytes;
+
+  RowKindStats counters;
+  counters.kind = "counters";
+  for (CounterShard& shard : impl_->counter_shards) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& [key, counter] : shard.counters) {
+      ++counters.rows;
+      if (counter.window_end <= now) ++counters.expired;
+      if (!counters.earliest_expiry || counter.window_end < *counters.earliest_expiry) {
+        counters.earliest_expiry = counter.window_end;
+      }
+    }
+    // Hash-table nodes plus their bucket pointers.
+    counters.bytes +=
+        shard.counters.size() * (sizeof(std::pair<const CounterKey, Counter>) + kMapNodeOverhead) +
+        shard.counters.bucket_count() * sizeof(void*);
+  }
+
+  RowKindStats bindings;
+  bindings.kind = "bindings";
+  {
+    std::lock_guard lock(impl_->bindings_mutex);
+    for (const auto& [key, holders] : impl_->bindings_by_index) {
+      bindings.bytes += sizeof(std::pair<const IndexKey, std::vector<StoredBinding>>) +
+                        kMapNodeOverhead + holders.capacity() * sizeof(StoredBinding);
+      for (const StoredBinding& b : holders) {
+        ++bindings.rows;
+        bindings.bytes += heap_bytes(b.account_id);
+        if (!bindings.oldest_created || b.created_at < *bindings.oldest_created) {
+          bindings.oldest_created = b.created_at;
+        }
+      }
+    }
+    for (const auto& [account, keys] : impl_->bindings_by_account) {
+      bindings.bytes += sizeof(std::pair<const std::string, decltype(keys)>) + kMapNodeOverhead +
+                        heap_bytes(account) + keys.capacity() * sizeof(keys.front());
+    }
+  }
+  return std::vector<RowKindStats>{std::move(challenges), std::move(counters), std::move(bindings)};
 }
 
 std::size_t MemoryStore::challenge_count() const {

@@ -25,10 +25,12 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace veribind {
 namespace {
@@ -1045,6 +1047,125 @@ Result<std::optional<AuditHead>> SqliteStore::audit_head() {
   }
   head.count = static_cast<std::uint64_t>(count);
   return std::optional<AuditHead>(head);
+}
+
+// --- retention statistics -----------------------------------------------------------------------
+
+namespace {
+
+// Runs a one-row query with ?1 bound to `now` and hands the row to `read`. Not a hot path: the
+// statement is prepared for this one use.
+template <typename Read>
+int query_row(sqlite3* db, const char* sql, Timestamp now, Read read) {
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_bind_parameter_count(s) >= 1) rc = bind_int(s, 1, to_ms(now));
+  if (rc == SQLITE_OK) rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    read(s);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(s);
+  return rc;
+}
+
+std::optional<Timestamp> optional_time(sqlite3_stmt* s, int column) {
+  if (sqlite3_column_type(s, column) == SQLITE_NULL) return std::nullopt;
+  return from_ms(sqlite3_column_int64(s, column));
+}
+
+std::uint64_t column_count(sqlite3_stmt* s, int column) {
+  const std::int64_t v = sqlite3_column_int64(s, column);
+  return v < 0 ? 0 : static_cast<std::uint64_t>(v);
+}
+
+// Per-row byte estimates for an SQLite library built without dbstat, from the record format:
+// blobs at their size, integers at 8 bytes (their largest varint-free encoding), a record header
+// and cell pointer of about 16 bytes per row, and each index entry again at its key size plus the
+// same overhead. Bindings add their account id twice more (two indexes hold it).
+constexpr std::uint64_t kEstimateChallengeBytes = (16 + 16 + 32 + 2 + 8 * 8 + 16) + (8 + 16 + 16);
+constexpr std::uint64_t kEstimateCounterBytes = (32 + 8 + 8 + 16) + (8 + 32 + 16);
+constexpr std::uint64_t kEstimateBindingBytes =
+    (32 + 8 * 4 + 16) + (1 + 8 + 16) + (32 + 8 + 8 + 8 + 16);  // + 3 x account id
+
+}  // namespace
+
+Result<std::vector<RowKindStats>> SqliteStore::retention_stats(Timestamp now) {
+  constexpr std::string_view op = "retention_stats";
+  std::lock_guard lock(impl_->mutex);
+  sqlite3* db = impl_->db;
+  std::vector<RowKindStats> stats(3);
+  stats[0].kind = "challenges";
+  stats[1].kind = "counters";
+  stats[2].kind = "bindings";
+  std::uint64_t account_id_bytes = 0;
+
+  // A deferred transaction: one read snapshot for every query, and no write lock taken.
+  int rc = exec(db, "BEGIN");
+  if (rc != SQLITE_OK) return sqlite_error(op, rc);
+  auto read_expiring = [&](RowKindStats& kind, const char* sql) {
+    return query_row(db, sql, now, [&](sqlite3_stmt* s) {
+      kind.rows = column_count(s, 0);
+      kind.expired = column_count(s, 1);
+      kind.earliest_expiry = optional_time(s, 2);
+    });
+  };
+  rc = read_expiring(stats[0],
+                     "SELECT count(*), coalesce(sum(expires_at <= ?1), 0), min(expires_at) "
+                     "FROM challenges");
+  if (rc == SQLITE_OK) {
+    rc = read_expiring(stats[1],
+                       "SELECT count(*), coalesce(sum(window_end <= ?1), 0), min(window_end) "
+                       "FROM counters");
+  }
+  if (rc == SQLITE_OK) {
+    rc = query_row(db,
+                   "SELECT count(*), min(created_at), "
+                   "coalesce(sum(length(CAST(account_id AS BLOB))), 0) FROM bindings",
+                   now, [&](sqlite3_stmt* s) {
+                     stats[2].rows = column_count(s, 0);
+                     stats[2].oldest_created = optional_time(s, 1);
+                     account_id_bytes = column_count(s, 2);
+                   });
+  }
+  // dbstat lists every page of the file by the table or index it belongs to; an index is counted
+  // with its table. SQLite builds without SQLITE_ENABLE_DBSTAT_VTAB fail to prepare this.
+  bool measured = false;
+  if (rc == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT coalesce(m.tbl_name, d.name), sum(d.pgsize) FROM dbstat AS d "
+                           "LEFT JOIN sqlite_schema AS m ON m.name = d.name GROUP BY 1",
+                           -1, &s, nullptr) == SQLITE_OK) {
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const unsigned char* name = sqlite3_column_text(s, 0);
+        const std::string_view table =
+            name == nullptr
+                ? std::string_view()
+                : std::string_view(reinterpret_cast<const char*>(name),
+                                   static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
+        for (RowKindStats& kind : stats) {
+          if (kind.kind == table) kind.bytes = column_count(s, 1);
+        }
+      }
+      sqlite3_finalize(s);
+      if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
+        measured = true;
+      }
+    }
+  }
+  (void)exec(db, rc == SQLITE_OK ? "COMMIT" : "ROLLBACK");
+  if (rc != SQLITE_OK) return sqlite_error(op, rc);
+  if (measured) {
+    for (RowKindStats& kind : stats) kind.bytes_method = BytesMethod::kMeasured;
+  } else {
+    stats[0].bytes = stats[0].rows * kEstimateChallengeBytes;
+    stats[1].bytes = stats[1].rows * kEstimateCounterBytes;
+    stats[2].bytes = stats[2].rows * kEstimateBindingBytes + 3 * account_id_bytes;
+  }
+  return stats;
 }
 
 }  // namespace veribind

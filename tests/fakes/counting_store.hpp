@@ -72,6 +72,10 @@ class CountingStore final : public Store {
     calls.emplace_back("audit_head");
     return inner.audit_head();
   }
+  Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override {
+    calls.emplace_back("retention_stats");
+    return inner.retention_stats(now);
+  }
 };
 
 }  // namespace veribind::testing

@@ -77,6 +77,10 @@ class FailingStore final : public Store {
     if (Status s = gate(); !s) return s;
     return inner.audit_head();
   }
+  Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override {
+    if (Status s = gate(); !s) return s;
+    return inner.retention_stats(now);
+  }
 
  private:
   Status gate() {

@@ -75,6 +75,9 @@ class TamperingStore final : public Store {
     if (head && tamper_head) tamper_head(*head);
     return head;
   }
+  Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override {
+    return inner.retention_stats(now);
+  }
 };
 
 }  // namespace veribind::testing

@@ -782,6 +782,122 @@ inline void purge_expired_never_removes_audit_entries(Store& store) {
   REQUIRE(head(store) == make_audit_head(e));
 }
 
+inline std::vector<RowKindStats> retention(Store& store, Timestamp now) {
+  auto stats = store.retention_stats(now);
+  INFO(stats.status().message());
+  REQUIRE(stats.is_ok());
+  return *stats;
+}
+
+inline const RowKindStats& kind_of(const std::vector<RowKindStats>& stats, std::string_view kind) {
+  for (const RowKindStats& s : stats) {
+    if (s.kind == kind) return s;
+  }
+  FAIL("no retention entry for " << kind);
+  return stats.front();  // not reached
+}
+
+inline void purge_expired_never_removes_bindings_and_batch_0_removes_nothing(Store& store) {
+  create(store, make_challenge(1, kT0 - hours(1)));
+  REQUIRE(increment(store, make_counter_key(1), kT0 - minutes(1), kT0 - hours(1)) == 1);
+  REQUIRE(bind(store,
+               make_binding("acct-old", make_index(1), Channel::kPhone, kT0 - hours(24 * 400)),
+               1) == BindOutcome::kBound);
+
+  const PurgeCounts none = purge(store, kT0, 0);
+  REQUIRE(none.challenges == 0);
+  REQUIRE(none.counters == 0);
+  REQUIRE(find(store, make_id(1)).has_value());
+
+  const PurgeCounts purged = purge(store, kT0 + hours(24 * 365 * 10), 10000);
+  REQUIRE(purged.challenges == 1);
+  REQUIRE(purged.counters == 1);
+  // A binding has an owner, not an expiry: however old, only its account's erasure removes it.
+  REQUIRE(accounts(store, make_index(1)) == Strings{"acct-old"});
+}
+
+inline void retention_stats_lists_every_kind_with_a_description_even_when_empty(Store& store) {
+  const std::vector<RowKindStats> stats = retention(store, kT0);
+  std::vector<std::string> kinds;
+  for (const RowKindStats& s : stats) {
+    kinds.push_back(s.kind);
+    const RowKindDescription* description = describe_row_kind(s.kind);
+    REQUIRE(description != nullptr);
+    REQUIRE_FALSE(description->reveals.empty());
+    REQUIRE_FALSE(description->retention.empty());
+    REQUIRE(s.rows == 0);
+    REQUIRE(s.expired == 0);
+    REQUIRE_FALSE(s.oldest_created.has_value());
+    REQUIRE_FALSE(s.earliest_expiry.has_value());
+  }
+  REQUIRE(kinds == std::vector<std::string>{"challenges", "counters", "bindings"});
+}
+
+inline void retention_stats_counts_rows_expired_rows_and_the_oldest_of_each_kind(Store& store) {
+  create(store, make_challenge(1, kT0 - minutes(5)));
+  create(store, make_challenge(2, kT0));
+  create(store, make_challenge(3, kT0 + minutes(10)));
+  REQUIRE(increment(store, make_counter_key(1), kT0 - minutes(1), kT0 - hours(1)) == 1);
+  REQUIRE(increment(store, make_counter_key(2), kT0 + hours(1), kT0) == 1);
+  REQUIRE(bind(store, make_binding("acct-b", make_index(2), Channel::kPhone, kT0 - hours(2)), 1) ==
+          BindOutcome::kBound);
+  REQUIRE(bind(store, make_binding("acct-a", make_index(1), Channel::kEmail, kT0 - hours(3)), 1) ==
+          BindOutcome::kBound);
+
+  const std::vector<RowKindStats> stats = retention(store, kT0);
+  const RowKindStats& challenges = kind_of(stats, "challenges");
+  REQUIRE(challenges.rows == 3);
+  REQUIRE(challenges.expired == 2);  // expiry <= now, as purge_expired counts it
+  REQUIRE(challenges.earliest_expiry == kT0 - minutes(5));
+  REQUIRE_FALSE(challenges.oldest_created.has_value());
+  const RowKindStats& counters = kind_of(stats, "counters");
+  REQUIRE(counters.rows == 2);
+  REQUIRE(counters.expired == 1);
+  REQUIRE(counters.earliest_expiry == kT0 - minutes(1));
+  const RowKindStats& bindings = kind_of(stats, "bindings");
+  REQUIRE(bindings.rows == 2);
+  REQUIRE(bindings.expired == 0);
+  REQUIRE(bindings.oldest_created == kT0 - hours(3));
+  REQUIRE_FALSE(bindings.earliest_expiry.has_value());
+  for (const RowKindStats& s : stats) REQUIRE(s.bytes > 0);
+
+  // The figures agree with what purge_expired then removes, and change with it.
+  const PurgeCounts purged = purge(store, kT0, 10000);
+  REQUIRE(purged.challenges == challenges.expired);
+  REQUIRE(purged.counters == counters.expired);
+  const std::vector<RowKindStats> after = retention(store, kT0);
+  REQUIRE(kind_of(after, "challenges").rows == 1);
+  REQUIRE(kind_of(after, "challenges").expired == 0);
+  REQUIRE(kind_of(after, "challenges").earliest_expiry == kT0 + minutes(10));
+  REQUIRE(kind_of(after, "counters").rows == 1);
+  REQUIRE(kind_of(after, "bindings").rows == 2);
+}
+
+inline void retention_stats_bytes_grow_with_the_rows_and_reading_them_changes_nothing(
+    Store& store) {
+  REQUIRE(bind(store, make_binding("acct-0", make_index(0), Channel::kPhone), 1) ==
+          BindOutcome::kBound);
+  const std::vector<RowKindStats> one = retention(store, kT0);
+  for (int n = 1; n < 300; ++n) {
+    BlindIndex index = make_index(static_cast<std::uint8_t>(n));
+    index.value[1] = static_cast<std::uint8_t>(n >> 8);
+    REQUIRE(bind(store, make_binding("account-number-" + std::to_string(n), index, Channel::kPhone),
+                 1) == BindOutcome::kBound);
+  }
+  const std::vector<RowKindStats> many = retention(store, kT0);
+  REQUIRE(kind_of(many, "bindings").rows == 300);
+  // 300 rows of at least 32 bytes of blind index each, beyond what one row took.
+  REQUIRE(kind_of(many, "bindings").bytes >= kind_of(one, "bindings").bytes + 299 * 32);
+  REQUIRE(kind_of(many, "bindings").bytes_method == kind_of(one, "bindings").bytes_method);
+
+  const std::vector<RowKindStats> again = retention(store, kT0);
+  for (std::size_t i = 0; i < again.size(); ++i) {
+    REQUIRE(again[i].rows == many[i].rows);
+    REQUIRE(again[i].bytes == many[i].bytes);
+  }
+  REQUIRE(accounts(store, make_index(0)) == Strings{"acct-0"});
+}
+
 }  // namespace veribind::testing::contract
 
 // One TEST_CASE per promise. MAKE_STORE is evaluated inside each test case.
@@ -878,4 +994,17 @@ inline void purge_expired_never_removes_audit_entries(Store& store) {
                                "two threads appending audit entries get consecutive sequences",    \
                                two_threads_appending_audit_entries_get_consecutive_sequences)      \
   VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE, "purge_expired never removes audit entries",       \
-                               purge_expired_never_removes_audit_entries)
+                               purge_expired_never_removes_audit_entries)                          \
+  VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE,                                                    \
+                               "purge_expired never removes bindings and batch 0 removes nothing", \
+                               purge_expired_never_removes_bindings_and_batch_0_removes_nothing)   \
+  VERIBIND_STORE_CONTRACT_CASE(                                                                    \
+      TAG, MAKE_STORE, "retention_stats lists every kind with a description even when empty",      \
+      retention_stats_lists_every_kind_with_a_description_even_when_empty)                         \
+  VERIBIND_STORE_CONTRACT_CASE(                                                                    \
+      TAG, MAKE_STORE, "retention_stats counts rows, expired rows and the oldest of each kind",    \
+      retention_stats_counts_rows_expired_rows_and_the_oldest_of_each_kind)                        \
+  VERIBIND_STORE_CONTRACT_CASE(                                                                    \
+      TAG, MAKE_STORE,                                                                             \
+      "retention_stats bytes grow with the rows and reading them changes nothing",                 \
+      retention_stats_bytes_grow_with_the_rows_and_reading_them_changes_nothing)
