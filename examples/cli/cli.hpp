@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -107,5 +108,30 @@ int run_link(const CommonOptions& common, const LinkOptions& options);
 int run_find(const CommonOptions& common, const IdentifierOptions& options);
 int run_unlink(const CommonOptions& common, const UnlinkOptions& options);
 int run_demo(const CommonOptions& common, const DemoOptions& options);
+
+// The command line, parsed: the one command to run and its options, or (kNone) nothing to run
+// because help was printed or the command line was refused.
+enum class Command { kNone, kKeygen, kNormalize, kStart, kCheck, kLink, kFind, kUnlink, kDemo };
+struct CommandLine {
+  Command command = Command::kNone;
+  Status usage_error;  // kNone only: why the command line was refused; ok after --help
+  CommonOptions common;
+  IdentifierOptions identifier;  // normalize and find
+  StartOptions start;
+  CheckOptions check;
+  LinkOptions link;
+  UnlinkOptions unlink;
+  DemoOptions demo;
+};
+
+// Parses argv (argv[0] is the program). Checks the shape of the command line (one subcommand,
+// its required options, no unknown ones) but not the values, which each command validates
+// itself before it reads the key or opens the store. Prints help to `out` when asked for, and
+// otherwise nothing; touches no file; lets no exception out.
+[[nodiscard]] CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& out,
+                                             std::ostream& err);
+
+// Runs the parsed command, or reports the usage error; returns the process exit status.
+int run_command(const CommandLine& line);
 
 }  // namespace veribind::cli
