@@ -10,7 +10,9 @@ if(VERIBIND_FUZZ_TESTS)
   set(veribind_fuzz_script ${PROJECT_SOURCE_DIR}/scripts/fuzz.sh)
   add_test(NAME fuzz_build
     COMMAND ${CMAKE_COMMAND} -E env ${veribind_fuzz_env} bash ${veribind_fuzz_script} --build)
-  set_tests_properties(fuzz_build PROPERTIES TIMEOUT 1800 FIXTURES_SETUP veribind_fuzz_build)
+  # The longest test: a high COST makes ctest -j start it first, alongside the others.
+  set_tests_properties(fuzz_build PROPERTIES TIMEOUT 1800 COST 10000
+    FIXTURES_SETUP veribind_fuzz_build)
   # Seconds per target, about a minute in all. challenge_id's input space is small and is
   # covered in a second; the CLI builds its whole CLI11 app per input and runs slowest.
   foreach(target_seconds phone:14 email:14 challenge_id:6 cli:20)
