@@ -8,6 +8,7 @@ packages=(
   libphonenumber-dev libprotobuf-dev libicu-dev
   catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
   clang-format
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

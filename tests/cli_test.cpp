@@ -578,6 +578,28 @@ TEST_CASE("errors: messages never repeat the phone number, the email address or 
   CHECK((insecure.out + insecure.err).find("1234567") == std::string::npos);
 }
 
+TEST_CASE("errors: with --json, a path that is not UTF-8 still gives one JSON object", "[cli]") {
+  // Found by fuzz/cli_fuzz.cpp: the JSON library threw on the path, and the program aborted.
+  TempDir dir;
+  const std::string not_utf8 = "key\xff-file";
+  const std::string replaced = "key\xef\xbf\xbd-file";  // U+FFFD in UTF-8
+
+  const Run start = run_cli(
+      dir.path(), {"start", "--json", "--email", "alice@example.com", "--key-file", not_utf8});
+  INFO("stdout: " << start.out << "\nstderr: " << start.err);
+  CHECK(start.exit_code == 4);
+  CHECK(error_code_of(start) == "key_unavailable");
+  CHECK(start.out.find(replaced) != std::string::npos);
+  CHECK(start.err.empty());
+
+  const Run keygen = run_cli(dir.path(), {"keygen", "--json", "--key-file", not_utf8});
+  INFO("stdout: " << keygen.out << "\nstderr: " << keygen.err);
+  CHECK(keygen.exit_code == 0);
+  CHECK(json_of(keygen)["bytes"] == 32);
+  CHECK(keygen.out.find(replaced) != std::string::npos);
+  CHECK(fs::file_size(dir / not_utf8) == 32);
+}
+
 TEST_CASE("help: --help on the program and on every subcommand exits 0", "[cli]") {
   TempDir dir;
   const Run top = run_cli(dir.path(), {"--help"});

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -134,5 +135,63 @@ struct CompareOptions {
   CompareAssumptions assumed;
 };
 int run_compare(const CommonOptions& common, const CompareOptions& options);
+
+// disclose, audit verify, transparency (audit_commands.cpp).
+struct DiscloseOptions {
+  std::string identifier;  // a phone number (any spelling) or an email address
+  std::string region;      // for a phone number without +country
+  LegalRequest request;
+};
+struct TransparencyOptions {
+  std::optional<std::string> since;  // ISO 8601 date or date-time, or unix seconds
+};
+int run_disclose(const CommonOptions& common, const DiscloseOptions& options);
+int run_audit_verify(const CommonOptions& common);
+int run_transparency(const CommonOptions& common, const TransparencyOptions& options);
+
+// The command line, parsed: the one command to run and its options, or (kNone) nothing to run
+// because help was printed or the command line was refused.
+enum class Command {
+  kNone,
+  kKeygen,
+  kNormalize,
+  kStart,
+  kCheck,
+  kLink,
+  kFind,
+  kUnlink,
+  kDemo,
+  kDisclose,
+  kAuditVerify,
+  kTransparency,
+  kPurge,
+  kRetention,
+  kCompare,
+};
+struct CommandLine {
+  Command command = Command::kNone;
+  Status usage_error;  // kNone only: why the command line was refused; ok after --help
+  CommonOptions common;
+  IdentifierOptions identifier;  // normalize and find
+  StartOptions start;
+  CheckOptions check;
+  LinkOptions link;
+  UnlinkOptions unlink;
+  DemoOptions demo;
+  DiscloseOptions disclose;
+  TransparencyOptions transparency;
+  PurgeOptions purge;
+  CompareOptions compare;
+};
+
+// Parses argv (argv[0] is the program). Checks the shape of the command line (one subcommand,
+// its required options, no unknown ones) but not the values, which each command validates
+// itself before it reads the key or opens the store. Prints help to `out` when asked for, and
+// otherwise nothing; touches no file; lets no exception out.
+[[nodiscard]] CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& out,
+                                             std::ostream& err);
+
+// Runs the parsed command, or reports the usage error; returns the process exit status.
+int run_command(const CommandLine& line);
 
 }  // namespace veribind::cli

@@ -18,6 +18,17 @@ Status JsonLineSender::send(const Delivery& delivery) {
   return Status::ok();
 }
 
+namespace {
+
+// One object, one line. Text from the command line (a path) need not be UTF-8, which JSON cannot
+// carry: dump() would throw and abort the program (after keygen had written its key), so such
+// bytes are printed as U+FFFD instead.
+std::string json_line(const nlohmann::json& object) {
+  return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
+}
+
+}  // namespace
+
 int exit_code_for(ErrorCode code) noexcept {
   // No default: a new ErrorCode makes -Wswitch (and so -Werror) ask where it belongs.
   switch (code) {
@@ -80,14 +91,14 @@ int Output::error(ErrorCode code, std::string_view message) const {
   if (json_) {
     const nlohmann::json object = {
         {"error", {{"code", std::string(error_code_name(code))}, {"message", message}}}};
-    std::cout << object.dump() << '\n';
+    std::cout << json_line(object);
   } else {
     std::cerr << "veribind: " << message << " [" << error_code_name(code) << "]\n";
   }
   return exit_code_for(code);
 }
 
-void Output::emit(const nlohmann::json& object) const { std::cout << object.dump() << '\n'; }
+void Output::emit(const nlohmann::json& object) const { std::cout << json_line(object); }
 
 std::string iso8601_utc(Timestamp time) {
   const std::time_t seconds = std::chrono::system_clock::to_time_t(time);

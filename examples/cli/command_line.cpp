@@ -1,0 +1,285 @@
+// The command line: every subcommand and option, parsed into a CommandLine, and the dispatch to
+// the commands. Parsing is kept apart from running so that it can be exercised on any argv (the
+// fuzzer does) without a command touching a file.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "cli.hpp"
+
+namespace veribind::cli {
+namespace {
+
+void add_common_options(CLI::App& command, CommonOptions& common) {
+  command.add_option("--db", common.db, "SQLite database file")->capture_default_str();
+  command.add_option("--key-file", common.key_file, "master key file (32 bytes, mode 0600)")
+      ->capture_default_str();
+  command.add_flag("--json", common.json, "print one JSON object on stdout");
+}
+
+void add_identifier_options(CLI::App& command, IdentifierOptions& identifier) {
+  // Callbacks rather than bound variables: "given" must be told apart from "given empty".
+  CLI::Option* phone = command.add_option_function<std::string>(
+      "--phone", [&identifier](const std::string& text) { identifier.phone = text; },
+      "phone number, in any spelling");
+  CLI::Option* email = command.add_option_function<std::string>(
+      "--email", [&identifier](const std::string& text) { identifier.email = text; },
+      "email address");
+  command
+      .add_option("--region", identifier.region,
+                  "ISO 3166 region for a number without +country (e.g. PK)")
+      ->needs(phone);
+  phone->excludes(email);
+}
+
+// CLI11's own message, when it names only options; a generic one when it could echo an argument
+// (an unexpected value may well be a phone number or a code, and errors never repeat those).
+std::string usage_message(const CLI::ParseError& error) {
+  static const std::set<std::string, std::less<>> kSafe = {"RequiredError", "ArgumentMismatch",
+                                                           "ExcludesError", "RequiresError"};
+  if (kSafe.count(error.get_name()) != 0) return std::string(error.what()) + " (see --help)";
+  if (error.get_name() == "ExtrasError") {
+    return "unexpected arguments or unknown subcommand (see --help)";
+  }
+  return "invalid command line (" + error.get_name() + "; see --help)";
+}
+
+// `compare`'s options: measurement sizes, and the assumptions, each with its documented default.
+CLI::App* add_compare_command(CLI::App& app, CompareOptions& o, CommonOptions& common) {
+  CLI::App* c = app.add_subcommand(
+      "compare", "phone-linked vs email-linked accounts side by side, measured on this machine");
+  c->add_option("--region", o.region, "ISO 3166 region whose mobile numbers are counted")
+      ->capture_default_str();
+  c->add_option("--iterations", o.iterations, "hashes per round (blind index, SHA-256)")
+      ->capture_default_str();
+  c->add_option("--rounds", o.rounds, "rounds; the median is kept")->capture_default_str();
+  c->add_option("--argon2id-hashes", o.argon2id_hashes, "Argon2id hashes timed")
+      ->capture_default_str();
+  c->add_option("--argon2id-opslimit", o.argon2id_opslimit, "Argon2id passes")
+      ->capture_default_str();
+  c->add_option("--argon2id-memlimit-mib", o.argon2id_memlimit_mib, "Argon2id memory")
+      ->capture_default_str();
+  c->add_option("--accounts", o.accounts, "accounts bound to measure bytes per account")
+      ->capture_default_str();
+  c->add_option("--space-samples", o.space_samples, "numbers sampled per prefix of the space")
+      ->capture_default_str();
+  CompareAssumptions& a = o.assumed;
+  c->add_option("--sim-price-usd", a.sim_price_usd, "assumed: one prepaid SIM")
+      ->capture_default_str();
+  c->add_option("--email-account-price-usd", a.email_account_price_usd,
+                "assumed: one email account")
+      ->capture_default_str();
+  c->add_option("--sms-price-usd", a.sms_price_usd, "assumed: one verification SMS")
+      ->capture_default_str();
+  c->add_option("--email-price-usd", a.email_price_usd, "assumed: one verification email")
+      ->capture_default_str();
+  c->add_option("--send-budget-per-hour", a.send_budget_per_hour,
+                "assumed: codes sent per hour, all users together")
+      ->capture_default_str();
+  c->add_option("--breach-list-addresses", a.breach_list_addresses,
+                "assumed: distinct addresses in breach lists")
+      ->capture_default_str();
+  c->add_option("--attacker-cores", a.attacker_cores, "assumed: cores of a key thief")
+      ->capture_default_str();
+  c->add_flag("--json", common.json, "print one JSON object on stdout");
+  return c;
+}
+
+}  // namespace
+
+CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& out,
+                               std::ostream& err) {
+  CommandLine line;
+  CLI::App app(
+      "veribind: one-time-code verification of phone numbers and email addresses,\n"
+      "with accounts bound to keyed blind indexes (no plaintext at rest)",
+      "veribind");
+  app.require_subcommand(1);
+
+  CommonOptions& common = line.common;
+  IdentifierOptions& identifier = line.identifier;
+  StartOptions& start = line.start;
+  CheckOptions& check = line.check;
+  LinkOptions& link = line.link;
+  DemoOptions& demo = line.demo;
+  UnlinkOptions& unlink = line.unlink;
+
+  CLI::App* keygen_cmd = app.add_subcommand("keygen", "write a new 32-byte master key file");
+  add_common_options(*keygen_cmd, common);
+
+  CLI::App* normalize_cmd = app.add_subcommand(
+      "normalize", "show the canonical form of an identifier (and, given a key, its blind index)");
+  add_identifier_options(*normalize_cmd, identifier);
+  add_common_options(*normalize_cmd, common);
+
+  CLI::App* start_cmd = app.add_subcommand("start", "send a one-time code to an identifier");
+  add_identifier_options(*start_cmd, start.identifier);
+  start_cmd->add_option("--purpose", start.purpose, "signup, login, recovery or change-identifier")
+      ->capture_default_str();
+  start_cmd
+      ->add_option("--resend-cooldown", start.resend_cooldown_seconds,
+                   "seconds before another code may go to the same identifier")
+      ->capture_default_str();
+  add_common_options(*start_cmd, common);
+
+  CLI::App* check_cmd = app.add_subcommand("check", "check a code against a challenge");
+  check_cmd->add_option("--challenge", check.challenge, "challenge id printed by start")
+      ->required();
+  check_cmd->add_option("--code", check.code, "the code that was delivered")->required();
+  check_cmd
+      ->add_option("--purpose", check.purpose,
+                   "what the code is for; a code sent for another purpose is a wrong code")
+      ->capture_default_str();
+  add_common_options(*check_cmd, common);
+
+  CLI::App* link_cmd =
+      app.add_subcommand("link", "check a signup code and bind an account to its identifier");
+  link_cmd->add_option("--account", link.account, "your backend's account id")->required();
+  link_cmd->add_option("--challenge", link.challenge, "challenge id printed by start")->required();
+  link_cmd->add_option("--code", link.code, "the code that was delivered")->required();
+  link_cmd->add_option("--policy", link.policy, "phone-linked or email-linked")
+      ->capture_default_str();
+  link_cmd->add_option("--purpose", link.purpose, "signup or change-identifier")
+      ->capture_default_str();
+  add_common_options(*link_cmd, common);
+
+  CLI::App* find_cmd = app.add_subcommand(
+      "find",
+      "list the accounts bound to an identifier (operator debugging, NOT audited: answer "
+      "outside requests with disclose)");
+  add_identifier_options(*find_cmd, identifier);
+  add_common_options(*find_cmd, common);
+
+  CLI::App* unlink_cmd = app.add_subcommand(
+      "unlink", "remove an account's bindings (before a change of identifier, or on erasure)");
+  unlink_cmd->add_option("--account", unlink.account, "your backend's account id")->required();
+  add_common_options(*unlink_cmd, common);
+
+  CLI::App* demo_cmd = app.add_subcommand(
+      "demo", "walk through both policies on a temporary database, showing what is stored");
+  demo_cmd->add_flag("--keep", demo.keep, "keep the temporary database and key");
+  add_common_options(*demo_cmd, common);
+
+  DiscloseOptions& disclose = line.disclose;
+  CLI::App* disclose_cmd = app.add_subcommand(
+      "disclose",
+      "answer a lawful request: the accounts bound to exactly this identifier (audited)");
+  disclose_cmd->add_option("identifier", disclose.identifier, "phone number or email address")
+      ->required();
+  disclose_cmd->add_option("--region", disclose.region,
+                           "ISO 3166 region for a number without +country (e.g. PK)");
+  disclose_cmd->add_option("--authority", disclose.request.authority, "requesting authority")
+      ->required();
+  disclose_cmd
+      ->add_option("--reference", disclose.request.reference,
+                   "the authority's case or order number")
+      ->required();
+  disclose_cmd
+      ->add_option("--legal-basis", disclose.request.legal_basis,
+                   "the law or order that compels the answer")
+      ->required();
+  disclose_cmd
+      ->add_option("--requested-by", disclose.request.requested_by,
+                   "the operator running the lookup")
+      ->required();
+  add_common_options(*disclose_cmd, common);
+
+  CLI::App* audit_cmd = app.add_subcommand("audit", "the audit log of lawful lookups");
+  audit_cmd->require_subcommand(1);
+  CLI::App* audit_verify_cmd = audit_cmd->add_subcommand(
+      "verify", "check every entry's MAC, the chain and the head; exit 1 and say where if not");
+  add_common_options(*audit_verify_cmd, common);
+
+  TransparencyOptions& transparency = line.transparency;
+  CLI::App* transparency_cmd = app.add_subcommand(
+      "transparency", "request counts per authority, legal basis and outcome (verified log)");
+  transparency_cmd->add_option_function<std::string>(
+      "--since", [&transparency](const std::string& text) { transparency.since = text; },
+      "count requests from this instant: 2026-01-31, 2026-01-31T12:00:00Z or unix seconds");
+  add_common_options(*transparency_cmd, common);
+
+  CLI::App* purge_cmd = app.add_subcommand("purge", "remove expired challenges and ended counters");
+  purge_cmd->add_option("--batch", line.purge.batch, "rows of each kind per transaction")
+      ->capture_default_str();
+  add_common_options(*purge_cmd, common);
+  CLI::App* retention_cmd = app.add_subcommand(
+      "retention", "what is stored, per kind of row: count, bytes, oldest, what a row reveals");
+  add_common_options(*retention_cmd, common);
+  CLI::App* compare_cmd = add_compare_command(app, line.compare, common);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    app.exit(help, out, err);  // prints the help of the subcommand asked about; exit status 0
+    return line;
+  } catch (const CLI::CallForAllHelp& help) {
+    app.exit(help, out, err);
+    return line;
+  } catch (const CLI::ParseError& error) {
+    // Parsing failed, so --json was not parsed either: look for it in the raw arguments.
+    line.common.json = std::any_of(argv + std::min(argc, 1), argv + argc, [](const char* arg) {
+      return std::string_view(arg) == "--json";
+    });
+    line.usage_error = Status(ErrorCode::kInvalidArgument, usage_message(error));
+    return line;
+  }
+
+  // require_subcommand(1): exactly one of them was parsed.
+  if (keygen_cmd->parsed()) {
+    line.command = Command::kKeygen;
+  } else if (normalize_cmd->parsed()) {
+    line.command = Command::kNormalize;
+  } else if (start_cmd->parsed()) {
+    line.command = Command::kStart;
+  } else if (check_cmd->parsed()) {
+    line.command = Command::kCheck;
+  } else if (link_cmd->parsed()) {
+    line.command = Command::kLink;
+  } else if (find_cmd->parsed()) {
+    line.command = Command::kFind;
+  } else if (unlink_cmd->parsed()) {
+    line.command = Command::kUnlink;
+  } else if (disclose_cmd->parsed()) {
+    line.command = Command::kDisclose;
+  } else if (audit_verify_cmd->parsed()) {
+    line.command = Command::kAuditVerify;
+  } else if (transparency_cmd->parsed()) {
+    line.command = Command::kTransparency;
+  } else if (purge_cmd->parsed()) {
+    line.command = Command::kPurge;
+  } else if (retention_cmd->parsed()) {
+    line.command = Command::kRetention;
+  } else if (compare_cmd->parsed()) {
+    line.command = Command::kCompare;
+  } else {
+    line.command = Command::kDemo;
+    demo.db_given = demo_cmd->get_option("--db")->count() > 0;
+  }
+  return line;
+}
+
+int run_command(const CommandLine& line) {
+  switch (line.command) {
+    case Command::kNone:
+      return line.usage_error.is_ok() ? kExitOk : Output(line.common.json).error(line.usage_error);
+    case Command::kKeygen: return run_keygen(line.common);
+    case Command::kNormalize: return run_normalize(line.common, line.identifier);
+    case Command::kStart: return run_start(line.common, line.start);
+    case Command::kCheck: return run_check(line.common, line.check);
+    case Command::kLink: return run_link(line.common, line.link);
+    case Command::kFind: return run_find(line.common, line.identifier);
+    case Command::kUnlink: return run_unlink(line.common, line.unlink);
+    case Command::kDemo: return run_demo(line.common, line.demo);
+    case Command::kDisclose: return run_disclose(line.common, line.disclose);
+    case Command::kAuditVerify: return run_audit_verify(line.common);
+    case Command::kTransparency: return run_transparency(line.common, line.transparency);
+    case Command::kPurge: return run_purge(line.common, line.purge);
+    case Command::kRetention: return run_retention(line.common);
+    case Command::kCompare: return run_compare(line.common, line.compare);
+  }
+  return kExitSystem;
+}
+
+}  // namespace veribind::cli
