@@ -53,7 +53,12 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kWrongPurpose:
     case ErrorCode::kAccountHasBinding:
     case ErrorCode::kEmailFormMismatch:
-    case ErrorCode::kVerificationSpent: return kExitPolicy;
+    case ErrorCode::kVerificationSpent:
+    case ErrorCode::kNotASecurityPurpose:
+    case ErrorCode::kKeyVersionInUse: return kExitPolicy;
+    case ErrorCode::kIdentifierRequired: return kExitBadInput;
+    case ErrorCode::kNoContact: return kExitRefused;
+    case ErrorCode::kContactSealBroken:
     case ErrorCode::kKeyFileInsecure:
     case ErrorCode::kKeyFileMalformed:
     case ErrorCode::kKeyUnavailable:

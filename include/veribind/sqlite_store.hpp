@@ -34,6 +34,17 @@ class SqliteStore final : public Store {
   Result<std::vector<std::string>> find_accounts(const BlindIndex& index) override;
   Result<std::size_t> delete_bindings(std::string_view account_id) override;
   Result<PurgeCounts> purge_expired(Timestamp now, std::size_t batch = 10000) override;
+  Result<BindOutcome> insert_binding_across(const BindingRecord& binding,
+                                            std::span<const BlindIndex> same_identifier,
+                                            std::uint32_t max_accounts) override;
+  Result<std::vector<BindingRecord>> bindings_of_account(std::string_view account_id) override;
+  Result<std::vector<BindingRecord>> bindings_with_key_version(std::uint32_t key_version,
+                                                               const BindingCursor& after,
+                                                               std::size_t limit) override;
+  Result<bool> reindex_binding(std::string_view account_id, Channel channel, const BlindIndex& from,
+                               const BlindIndex& to,
+                               std::span<const std::uint8_t> sealed_contact) override;
+  Result<KeyVersionUsage> key_version_usage(std::uint32_t key_version, Timestamp now) override;
 
  private:
   struct Impl;

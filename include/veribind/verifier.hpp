@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "veribind/blind_index.hpp"
 #include "veribind/clock.hpp"
@@ -133,6 +134,8 @@ struct CheckResult {
 class Verifier {
  public:
   // Validates `config` (kInvalidConfig) and derives its subkeys from `ring` (kKeyUnavailable).
+  // New challenges use the ring's current key version; challenges started under an older version
+  // the ring still holds are checked and resent with that version's keys.
   // `store`, `sender` and `clock` are not owned and must outlive the Verifier.
   static Result<Verifier> create(const VerifierConfig& config, const KeyRing& ring, Store& store,
                                  Sender& sender, const Clock& clock);
@@ -169,11 +172,20 @@ class Verifier {
  private:
   Verifier(const VerifierConfig& config, BlindIndexer indexer, SecretBytes tag_key,
            SecretBytes counter_key, Store& store, Sender& sender, const Clock& clock);
+  // Keys of an older, still active master key version: a challenge started under it before a
+  // rotation can still be checked and resent (new challenges always use the current version).
+  struct OlderVersion {
+    BlindIndexer indexer;
+    SecretBytes tag_key;
+  };
   Result<Challenge> send_new_code(const Identifier& identifier, const ChallengeRecord& base,
-                                  bool reissue);
+                                  bool reissue, const SecretBytes& tag_key);
+  // The code-tag key of `version`, or nullptr if the ring did not hold it.
+  [[nodiscard]] const SecretBytes* tag_key_for(std::uint32_t version) const noexcept;
   VerifierConfig config_;
   BlindIndexer indexer_;
   SecretBytes tag_key_;
+  std::vector<OlderVersion> older_;
   SecretBytes counter_key_;
   Store* store_;
   Sender* sender_;

@@ -171,7 +171,7 @@ TEST_CASE("SqliteStore: reopening the file keeps challenges, counters and bindin
 }
 
 TEST_CASE(
-    "SqliteStore: a new database is at schema version 1 in WAL mode and reopening it "
+    "SqliteStore: a new database is at schema version 2 in WAL mode and reopening it "
     "changes nothing",
     "[store][sqlite]") {
   TempDir dir;
@@ -181,11 +181,12 @@ TEST_CASE(
   Strings objects_before;
   {
     RawDb raw(file);
-    REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1"});
+    REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
     REQUIRE(raw.column("PRAGMA journal_mode") == Strings{"wal"});
     objects_before = raw.column(kSchemaObjects);
   }
-  REQUIRE(objects_before == Strings{"index bindings_by_index", "index challenges_by_expiry",
+  REQUIRE(objects_before == Strings{"index bindings_by_index", "index bindings_by_key_version",
+                                    "index challenges_by_expiry", "index challenges_by_key_version",
                                     "index counters_by_window_end",
                                     "index sqlite_autoindex_bindings_1", "table bindings",
                                     "table challenges", "table counters", "table schema_version"});
@@ -193,7 +194,7 @@ TEST_CASE(
   open_store(file).reset();
   open_store(file).reset();
   RawDb raw(file);
-  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1"});
+  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
   REQUIRE(raw.column(kSchemaObjects) == objects_before);
 }
 
@@ -205,14 +206,15 @@ TEST_CASE("SqliteStore: a database of a newer schema version is refused with kSt
     auto store = open_store(file);
     REQUIRE(store->create_challenge(make_challenge(1)).is_ok());
   }
-  RawDb(file).exec("INSERT INTO schema_version (version) VALUES (2)");
+  RawDb(file).exec("INSERT INTO schema_version (version) VALUES (3)");
 
   auto refused = SqliteStore::open(file.string());
   REQUIRE_FALSE(refused.is_ok());
   REQUIRE(refused.code() == ErrorCode::kStoreError);
 
   RawDb raw(file);
-  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
+  REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") ==
+          Strings{"1", "2", "3"});
   REQUIRE(raw.column("SELECT count(*) FROM challenges") == Strings{"1"});
 }
 
@@ -403,6 +405,46 @@ TEST_CASE("SqliteStore: six processes opening one new file at once all succeed",
       CHECK(found->has_value());
     }
   }
+}
+
+}  // namespace
+}  // namespace veribind::testing
+
+namespace veribind::testing {
+namespace {
+
+using contract::kT0;
+using contract::make_binding;
+using contract::make_index;
+
+TEST_CASE(
+    "SqliteStore: a schema version 1 database is upgraded to version 2 and keeps its bindings",
+    "[store][sqlite]") {
+  TempDir dir;
+  const fs::path file = dir.path() / "veribind.db";
+  {
+    auto store = open_store(file);
+    REQUIRE(*store->insert_binding(make_binding("acct-1", make_index(1), Channel::kPhone), 1) ==
+            BindOutcome::kBound);
+  }
+  {
+    // Take the file back to version 1, as a database written before issue 5 would be.
+    RawDb raw(file);
+    raw.exec(
+        "DROP INDEX bindings_by_key_version; DROP INDEX challenges_by_key_version; "
+        "ALTER TABLE bindings DROP COLUMN sealed_contact; "
+        "DELETE FROM schema_version WHERE version = 2");
+    REQUIRE(raw.column("SELECT version FROM schema_version") == Strings{"1"});
+  }
+  auto store = open_store(file);
+  auto bindings = store->bindings_of_account("acct-1");
+  REQUIRE(bindings.is_ok());
+  REQUIRE(bindings->size() == 1);
+  CHECK((*bindings)[0].index == make_index(1));
+  CHECK((*bindings)[0].sealed_contact.empty());
+  CHECK((*bindings)[0].created_at == kT0);
+  RawDb raw(file);
+  CHECK(raw.column("SELECT version FROM schema_version ORDER BY version") == Strings{"1", "2"});
 }
 
 }  // namespace
