@@ -110,13 +110,17 @@ Result<Identifier> parse_identifier(const IdentifierOptions& options) {
 }
 
 Result<KeyRing> load_key(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    return Status(ErrorCode::kKeyUnavailable,
-                  "no key file at " + path +
-                      "; create one with `veribind keygen` (or point --key-file at yours)");
+  // Every version present: the key file itself (version 1) and "<key file>.vN" beside it.
+  auto ring = KeyRing::load_key_files(path);
+  if (!ring && ring.code() == ErrorCode::kKeyUnavailable) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) {
+      return Status(ErrorCode::kKeyUnavailable,
+                    "no key file at " + path +
+                        "; create one with `veribind keygen` (or point --key-file at yours)");
+    }
   }
-  return KeyRing::load_key_file(path);
+  return ring;
 }
 
 }  // namespace veribind::cli

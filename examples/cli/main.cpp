@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
 
   CLI::App* keygen_cmd = app.add_subcommand("keygen", "write a new 32-byte master key file");
   add_common_options(*keygen_cmd, common);
+  cli::KeygenOptions keygen;
+  keygen_cmd->add_option("--version", keygen.version,
+                         "key version to add (N >= 2 goes to <key-file>.vN; versions only grow)");
 
   CLI::App* normalize_cmd = app.add_subcommand(
       "normalize", "show the canonical form of an identifier (and, given a key, its blind index)");
@@ -99,6 +102,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   link_cmd->add_option("--purpose", link.purpose, "signup or change-identifier")
       ->capture_default_str();
+  add_identifier_options(*link_cmd, link.identifier);
+  link_cmd
+      ->add_option("--retain-contact", link.retain_contact,
+                   "none, or sealed: keep the contact encrypted for recovery and security notices "
+                   "(needs --phone/--email)")
+      ->capture_default_str();
+  link_cmd->add_option("--contact-keys", link.contact_keys, "contact key store (its own file)")
+      ->capture_default_str();
   add_common_options(*link_cmd, common);
 
   CLI::App* find_cmd = app.add_subcommand("find", "list the accounts bound to an identifier");
@@ -108,7 +119,40 @@ int main(int argc, char** argv) {
   CLI::App* unlink_cmd = app.add_subcommand(
       "unlink", "remove an account's bindings (before a change of identifier, or on erasure)");
   unlink_cmd->add_option("--account", unlink.account, "your backend's account id")->required();
+  unlink_cmd->add_option("--contact-keys", unlink.contact_keys, "contact key store (its own file)")
+      ->capture_default_str();
   add_common_options(*unlink_cmd, common);
+
+  cli::RotateOptions rotate;
+  CLI::App* rotate_cmd = app.add_subcommand(
+      "rotate", "move sealed bindings and data keys to the current key version, or retire one");
+  rotate_cmd->add_option_function<std::uint32_t>(
+      "--retire", [&rotate](const std::uint32_t& v) { rotate.retire = v; },
+      "destroy key version N, refused while anything still uses it");
+  rotate_cmd->add_option("--batch", rotate.batch, "rows per batch")->capture_default_str();
+  rotate_cmd->add_option("--contact-keys", rotate.contact_keys, "contact key store (its own file)")
+      ->capture_default_str();
+  add_common_options(*rotate_cmd, common);
+
+  cli::EraseOptions erase;
+  CLI::App* erase_cmd = app.add_subcommand(
+      "erase", "erase an account: destroy its sealed contact's data key, remove its bindings");
+  erase_cmd->add_option("account", erase.account, "your backend's account id")->required();
+  erase_cmd->add_option("--contact-keys", erase.contact_keys, "contact key store (its own file)")
+      ->capture_default_str();
+  add_common_options(*erase_cmd, common);
+
+  cli::ContactOptions contact;
+  CLI::App* contact_cmd = app.add_subcommand(
+      "contact", "open one account's sealed contact for a security purpose (shows it masked)");
+  contact_cmd->add_option("account", contact.account, "your backend's account id")->required();
+  contact_cmd->add_option("--purpose", contact.purpose, "recovery or security_notice")->required();
+  contact_cmd->add_option("--policy", contact.policy, "phone-linked or email-linked")
+      ->capture_default_str();
+  contact_cmd
+      ->add_option("--contact-keys", contact.contact_keys, "contact key store (its own file)")
+      ->capture_default_str();
+  add_common_options(*contact_cmd, common);
 
   CLI::App* demo_cmd = app.add_subcommand(
       "demo", "walk through both policies on a temporary database, showing what is stored");
@@ -128,7 +172,12 @@ int main(int argc, char** argv) {
     return cli::Output(json).error(veribind::ErrorCode::kInvalidArgument, usage_message(error));
   }
 
-  if (keygen_cmd->parsed()) return cli::run_keygen(common);
+  if (keygen_cmd->parsed()) {
+    return keygen.version == 0 ? cli::run_keygen(common) : cli::run_keygen_version(common, keygen);
+  }
+  if (rotate_cmd->parsed()) return cli::run_rotate(common, rotate);
+  if (erase_cmd->parsed()) return cli::run_erase(common, erase);
+  if (contact_cmd->parsed()) return cli::run_contact(common, contact);
   if (normalize_cmd->parsed()) return cli::run_normalize(common, identifier);
   if (start_cmd->parsed()) return cli::run_start(common, start);
   if (check_cmd->parsed()) return cli::run_check(common, check);

@@ -4,6 +4,7 @@
 #include "veribind/blind_index.hpp"
 #include "veribind/challenge_id.hpp"
 #include "veribind/clock.hpp"
+#include "veribind/contact_key_store.hpp"
 #include "veribind/identifier.hpp"
 #include "veribind/keys.hpp"
 #include "veribind/policy.hpp"
