@@ -144,6 +144,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   line.common.db = std::string(kJail) + "/" + line.common.db;
   line.common.key_file = std::string(kJail) + "/" + line.common.key_file;
+  for (std::string* keys :
+       {&line.link.contact_keys, &line.unlink.contact_keys, &line.rotate.contact_keys,
+        &line.erase.contact_keys, &line.contact.contact_keys}) {
+    *keys = std::string(kJail) + "/" + *keys;
+  }
   int status = -1;
   std::string out;
   std::string err;

@@ -44,6 +44,11 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kDeliveryFailed: return "delivery_failed";
     case ErrorCode::kAuditLogCorrupt: return "audit_log_corrupt";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kIdentifierRequired: return "identifier_required";
+    case ErrorCode::kNotASecurityPurpose: return "not_a_security_purpose";
+    case ErrorCode::kNoContact: return "no_contact";
+    case ErrorCode::kContactSealBroken: return "contact_seal_broken";
+    case ErrorCode::kKeyVersionInUse: return "key_version_in_use";
   }
   return "unknown_error";
 }

@@ -572,8 +572,11 @@ struct SqliteFixture {
 void five_disclosures(SqliteFixture& f) {
   Registry registry =
       Registry::create(LinkPolicy::phone_linked(), f.ring, *f.store, f.clock).value();
-  BindingRecord binding{"acct-1", BlindIndexer::create(f.ring)->compute(number(kNumberA)),
-                        Channel::kPhone, f.clock.now()};
+  BindingRecord binding{"acct-1",
+                        BlindIndexer::create(f.ring)->compute(number(kNumberA)),
+                        Channel::kPhone,
+                        f.clock.now(),
+                        {}};
   REQUIRE(f.store->insert_binding(binding, 1).value() == BindOutcome::kBound);
   for (int i = 0; i < 5; ++i) {
     f.clock.advance(1min);
@@ -659,14 +662,21 @@ TEST_CASE(
     "bindings",
     "[audit][sqlite]") {
   SqliteFixture f;
-  BindingRecord binding{"acct-1", BlindIndexer::create(f.ring)->compute(number(kNumberA)),
-                        Channel::kPhone, f.clock.now()};
+  BindingRecord binding{"acct-1",
+                        BlindIndexer::create(f.ring)->compute(number(kNumberA)),
+                        Channel::kPhone,
+                        f.clock.now(),
+                        {}};
   REQUIRE(f.store->insert_binding(binding, 1).value() == BindOutcome::kBound);
   f.close();
   // Take the file back to what version 2, the last before the audit log, wrote.
   REQUIRE(sql(f.dir.file(), std::string(kDropTriggers) +
                                 "DROP TABLE audit_log; DROP TABLE audit_head;"
-                                "DELETE FROM schema_version WHERE version = 3;") == SQLITE_OK);
+                                // and the sealed-contact migration (4) that came after it
+                                "DROP INDEX bindings_by_key_version;"
+                                "DROP INDEX challenges_by_key_version;"
+                                "ALTER TABLE bindings DROP COLUMN sealed_contact;"
+                                "DELETE FROM schema_version WHERE version >= 3;") == SQLITE_OK);
   f.reopen();
   Registry registry =
       Registry::create(LinkPolicy::phone_linked(), f.ring, *f.store, f.clock).value();

@@ -1144,3 +1144,176 @@ TEST_CASE("compare: an unknown region or a negative price is refused with exit 2
   REQUIRE(json_of(negative)["error"]["message"].get<std::string>().find("sms_price_usd") !=
           std::string::npos);
 }
+
+// --- sealed contacts and key rotation (issue 5) -------------------------------------------------
+
+namespace {
+
+// start + link, with extra link arguments; returns the link run.
+Run signup(const TempDir& dir, const std::string& account, const std::vector<std::string>& phone,
+           std::vector<std::string> extra = {}) {
+  const Started started = start(dir, phone);
+  std::vector<std::string> args = {"link",        "--json",          "--account", account,
+                                   "--challenge", started.challenge, "--code",    started.code};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_cli(dir.path(), args);
+}
+
+}  // namespace
+
+TEST_CASE("keygen --version: adds <key-file>.vN with mode 0600; versions only grow", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Run added = run_cli(dir.path(), {"keygen", "--json", "--version", "2"});
+  INFO(added.err);
+  REQUIRE(added.exit_code == 0);
+  CHECK(json_of(added)["version"] == 2);
+  struct stat info {};
+  REQUIRE(stat((dir / "veribind.key.v2").c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0600);
+  for (const char* version : {"2", "1"}) {
+    const Run again = run_cli(dir.path(), {"keygen", "--json", "--version", version});
+    CHECK(again.exit_code == 2);
+    CHECK(error_code_of(again) == "invalid_argument");
+  }
+}
+
+TEST_CASE("link --retain-contact sealed: needs the identifier, before any code is spent", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const Started started = start(dir, kPhone);
+  const Run refused = run_cli(
+      dir.path(), {"link", "--json", "--account", "acct-1", "--challenge", started.challenge,
+                   "--code", started.code, "--retain-contact", "sealed"});
+  CHECK(refused.exit_code == 2);
+  CHECK(error_code_of(refused) == "identifier_required");
+  const Run bad = run_cli(
+      dir.path(), {"link", "--json", "--account", "acct-1", "--challenge", started.challenge,
+                   "--code", started.code, "--retain-contact", "forever"});
+  CHECK(bad.exit_code == 2);
+  CHECK(error_code_of(bad) == "invalid_argument");
+  // The code is still good.
+  std::vector<std::string> args = {
+      "link",   "--json",     "--account",        "acct-1", "--challenge", started.challenge,
+      "--code", started.code, "--retain-contact", "sealed"};
+  args.insert(args.end(), kPhoneNational.begin(), kPhoneNational.end());
+  const Run linked = run_cli(dir.path(), args);
+  INFO(linked.err);
+  REQUIRE(linked.exit_code == 0);
+  CHECK(json_of(linked)["contact"] == "sealed");
+  CHECK(fs::exists(dir / "veribind-contact-keys.db"));
+}
+
+TEST_CASE("contact: shows the sealed contact masked, for a security purpose only", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  std::vector<std::string> seal = {"--retain-contact", "sealed"};
+  seal.insert(seal.end(), kPhone.begin(), kPhone.end());
+  REQUIRE(signup(dir, "acct-1", kPhone, seal).exit_code == 0);
+
+  for (const char* purpose : {"recovery", "security_notice"}) {
+    const Run shown = run_cli(dir.path(), {"contact", "acct-1", "--json", "--purpose", purpose});
+    INFO(shown.err);
+    REQUIRE(shown.exit_code == 0);
+    const json object = json_of(shown);
+    CHECK(object["channel"] == "phone");
+    CHECK(object["purpose"] == purpose);
+    CHECK(object["masked"].get<std::string>().find("********") != std::string::npos);
+    CHECK(shown.out.find("3001234567") == std::string::npos);  // never the number itself
+  }
+  const auto before = db_snapshot(dir);
+  for (const char* purpose : {"marketing", "analytics", ""}) {
+    const Run refused = run_cli(dir.path(), {"contact", "acct-1", "--json", "--purpose", purpose});
+    CHECK(refused.exit_code == 3);
+    CHECK(error_code_of(refused) == "not_a_security_purpose");
+  }
+  const Run missing = run_cli(dir.path(), {"contact", "acct-1", "--json"});
+  CHECK(missing.exit_code == 2);
+  const Run nobody = run_cli(dir.path(), {"contact", "nobody", "--json", "--purpose", "recovery"});
+  CHECK(nobody.exit_code == 1);
+  CHECK(error_code_of(nobody) == "no_contact");
+  CHECK(db_snapshot(dir) == before);
+}
+
+TEST_CASE("erase: destroys the sealed contact's key and the binding; the number is free again",
+          "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  std::vector<std::string> seal = {"--retain-contact", "sealed"};
+  seal.insert(seal.end(), kPhone.begin(), kPhone.end());
+  REQUIRE(signup(dir, "acct-1", kPhone, seal).exit_code == 0);
+  // A copy of the database from before the erasure.
+  fs::copy_file(dir / "veribind.db", dir / "backup.db");
+
+  const Run erased = run_cli(dir.path(), {"erase", "acct-1", "--json"});
+  INFO(erased.err);
+  REQUIRE(erased.exit_code == 0);
+  CHECK(json_of(erased)["bindings_removed"] == 1);
+  const Run gone = run_cli(dir.path(), {"contact", "acct-1", "--json", "--purpose", "recovery"});
+  CHECK(error_code_of(gone) == "no_contact");
+  // The backup still has the binding, but its contact can no longer be opened.
+  const Run from_backup = run_cli(
+      dir.path(), {"contact", "acct-1", "--json", "--purpose", "recovery", "--db", "backup.db"});
+  CHECK(from_backup.exit_code == 4);
+  CHECK(error_code_of(from_backup) == "key_unavailable");
+  CHECK(signup(dir, "acct-2", kPhone).exit_code == 0);
+  const Run bad = run_cli(dir.path(), {"erase", "bad account", "--json"});
+  CHECK(bad.exit_code == 2);
+  CHECK(error_code_of(bad) == "invalid_account_id");
+}
+
+TEST_CASE("rotate: sealed bindings move to v2; v1 is retired only when nothing uses it", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  std::vector<std::string> seal = {"--retain-contact", "sealed"};
+  seal.insert(seal.end(), kPhone.begin(), kPhone.end());
+  REQUIRE(signup(dir, "acct-sealed", kPhone, seal).exit_code == 0);
+  const std::vector<std::string> other = {"--phone", "+92 300 7654321"};
+  REQUIRE(signup(dir, "acct-plain", other).exit_code == 0);
+  REQUIRE(run_cli(dir.path(), {"keygen", "--version", "2"}).exit_code == 0);
+
+  // Both are still found; a new link of a bound number is refused across versions.
+  for (const auto& phone : {kPhone, other}) {
+    std::vector<std::string> args = {"find", "--json"};
+    args.insert(args.end(), phone.begin(), phone.end());
+    CHECK(json_of(run_cli(dir.path(), args))["accounts"].size() == 1);
+  }
+  const Run no_identifier = signup(dir, "acct-3", other);
+  CHECK(error_code_of(no_identifier) == "identifier_required");
+  const Run duplicate = signup(dir, "acct-3", other, other);
+  CHECK(duplicate.exit_code == 3);
+  CHECK(error_code_of(duplicate) == "already_bound");
+
+  const Run rotated = run_cli(dir.path(), {"rotate", "--json"});
+  INFO(rotated.err);
+  REQUIRE(rotated.exit_code == 0);
+  const json report = json_of(rotated);
+  CHECK(report["current"] == 2);
+  CHECK(report["sealed_reindexed"] == 1);
+  CHECK(report["data_keys_rewrapped"] == 1);
+  CHECK(report["awaiting_verification"] == 1);
+
+  const Run refused = run_cli(dir.path(), {"rotate", "--json", "--retire", "1"});
+  CHECK(refused.exit_code == 3);
+  CHECK(error_code_of(refused) == "key_version_in_use");
+  CHECK(json_of(refused)["error"]["message"].get<std::string>().find("1 bindings") !=
+        std::string::npos);
+  CHECK(fs::exists(dir / "veribind.key"));
+  const Run current = run_cli(dir.path(), {"rotate", "--json", "--retire", "2"});
+  CHECK(error_code_of(current) == "invalid_argument");
+
+  REQUIRE(run_cli(dir.path(), {"erase", "acct-plain"}).exit_code == 0);
+  const Run retired = run_cli(dir.path(), {"rotate", "--json", "--retire", "1"});
+  INFO(retired.out);
+  REQUIRE(retired.exit_code == 0);
+  CHECK(json_of(retired)["retired"] == 1);
+  CHECK_FALSE(fs::exists(dir / "veribind.key"));
+  std::vector<std::string> find_sealed = {"find", "--json"};
+  find_sealed.insert(find_sealed.end(), kPhone.begin(), kPhone.end());
+  CHECK(json_of(run_cli(dir.path(), find_sealed))["accounts"] == json::array({"acct-sealed"}));
+  CHECK(run_cli(dir.path(), {"contact", "acct-sealed", "--purpose", "recovery"}).exit_code == 0);
+  // Retired versions are gone for good, and never handed out again.
+  CHECK(error_code_of(run_cli(dir.path(), {"rotate", "--json", "--retire", "1"})) ==
+        "key_unavailable");
+  CHECK(run_cli(dir.path(), {"keygen", "--json"}).exit_code == 2);
+}

@@ -7,12 +7,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 
+#include "veribind/sqlite_contact_key_store.hpp"
 #include "veribind/veribind.hpp"
 
 namespace veribind::cli {
@@ -97,14 +99,46 @@ struct LinkOptions {
   std::string code;
   std::string policy = "phone-linked";
   std::string purpose = "signup";
+  // Sealed contacts and key rotation (issue 5).
+  IdentifierOptions identifier;  // the identifier verified; needed to seal, or with 2+ key versions
+  std::string retain_contact = "none";
+  std::string contact_keys = "./veribind-contact-keys.db";
 };
 struct UnlinkOptions {
   std::string account;
+  std::string contact_keys = "./veribind-contact-keys.db";
 };
 struct DemoOptions {
   bool keep = false;
   bool db_given = false;  // --db on the command line (then --key-file too): no temp dir
 };
+
+// Sealed contacts and key rotation (lifecycle.cpp).
+struct KeygenOptions {
+  std::uint32_t version = 0;  // 0: not given (the plain key file, version 1)
+};
+struct RotateOptions {
+  std::optional<std::uint32_t> retire;
+  std::size_t batch = 500;
+  std::string contact_keys = "./veribind-contact-keys.db";
+};
+struct EraseOptions {
+  std::string account;
+  std::string contact_keys = "./veribind-contact-keys.db";
+};
+struct ContactOptions {
+  std::string account;
+  std::string purpose;
+  std::string policy = "phone-linked";
+  std::string contact_keys = "./veribind-contact-keys.db";
+};
+int run_keygen_version(const CommonOptions& common, const KeygenOptions& options);
+int run_rotate(const CommonOptions& common, const RotateOptions& options);
+int run_erase(const CommonOptions& common, const EraseOptions& options);
+int run_contact(const CommonOptions& common, const ContactOptions& options);
+// The contact key store at `path` if the file exists (nullptr if not: nothing was ever sealed).
+[[nodiscard]] Result<std::unique_ptr<SqliteContactKeyStore>> open_contact_keys_if_present(
+    const std::string& path);
 
 int run_keygen(const CommonOptions& common);
 int run_normalize(const CommonOptions& common, const IdentifierOptions& options);
@@ -167,6 +201,9 @@ enum class Command {
   kPurge,
   kRetention,
   kCompare,
+  kRotate,
+  kErase,
+  kContact,
 };
 struct CommandLine {
   Command command = Command::kNone;
@@ -182,6 +219,10 @@ struct CommandLine {
   TransparencyOptions transparency;
   PurgeOptions purge;
   CompareOptions compare;
+  KeygenOptions keygen;
+  RotateOptions rotate;
+  EraseOptions erase;
+  ContactOptions contact;
 };
 
 // Parses argv (argv[0] is the program). Checks the shape of the command line (one subcommand,

@@ -108,6 +108,8 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
 
   CLI::App* keygen_cmd = app.add_subcommand("keygen", "write a new 32-byte master key file");
   add_common_options(*keygen_cmd, common);
+  keygen_cmd->add_option("--version", line.keygen.version,
+                         "key version to add (N >= 2 goes to <key-file>.vN; versions only grow)");
 
   CLI::App* normalize_cmd = app.add_subcommand(
       "normalize", "show the canonical form of an identifier (and, given a key, its blind index)");
@@ -143,6 +145,14 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
       ->capture_default_str();
   link_cmd->add_option("--purpose", link.purpose, "signup or change-identifier")
       ->capture_default_str();
+  add_identifier_options(*link_cmd, link.identifier);
+  link_cmd
+      ->add_option("--retain-contact", link.retain_contact,
+                   "none, or sealed: keep the contact encrypted for recovery and security notices "
+                   "(needs --phone/--email)")
+      ->capture_default_str();
+  link_cmd->add_option("--contact-keys", link.contact_keys, "contact key store (its own file)")
+      ->capture_default_str();
   add_common_options(*link_cmd, common);
 
   CLI::App* find_cmd = app.add_subcommand(
@@ -155,6 +165,8 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   CLI::App* unlink_cmd = app.add_subcommand(
       "unlink", "remove an account's bindings (before a change of identifier, or on erasure)");
   unlink_cmd->add_option("--account", unlink.account, "your backend's account id")->required();
+  unlink_cmd->add_option("--contact-keys", unlink.contact_keys, "contact key store (its own file)")
+      ->capture_default_str();
   add_common_options(*unlink_cmd, common);
 
   CLI::App* demo_cmd = app.add_subcommand(
@@ -209,6 +221,37 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   add_common_options(*retention_cmd, common);
   CLI::App* compare_cmd = add_compare_command(app, line.compare, common);
 
+  RotateOptions& rotate = line.rotate;
+  CLI::App* rotate_cmd = app.add_subcommand(
+      "rotate", "move sealed bindings and data keys to the current key version, or retire one");
+  rotate_cmd->add_option_function<std::uint32_t>(
+      "--retire", [&rotate](const std::uint32_t& v) { rotate.retire = v; },
+      "destroy key version N, refused while anything still uses it");
+  rotate_cmd->add_option("--batch", rotate.batch, "rows per batch")->capture_default_str();
+  rotate_cmd->add_option("--contact-keys", rotate.contact_keys, "contact key store (its own file)")
+      ->capture_default_str();
+  add_common_options(*rotate_cmd, common);
+
+  EraseOptions& erase = line.erase;
+  CLI::App* erase_cmd = app.add_subcommand(
+      "erase", "erase an account: destroy its sealed contact's data key, remove its bindings");
+  erase_cmd->add_option("account", erase.account, "your backend's account id")->required();
+  erase_cmd->add_option("--contact-keys", erase.contact_keys, "contact key store (its own file)")
+      ->capture_default_str();
+  add_common_options(*erase_cmd, common);
+
+  ContactOptions& contact = line.contact;
+  CLI::App* contact_cmd = app.add_subcommand(
+      "contact", "open one account's sealed contact for a security purpose (shows it masked)");
+  contact_cmd->add_option("account", contact.account, "your backend's account id")->required();
+  contact_cmd->add_option("--purpose", contact.purpose, "recovery or security_notice")->required();
+  contact_cmd->add_option("--policy", contact.policy, "phone-linked or email-linked")
+      ->capture_default_str();
+  contact_cmd
+      ->add_option("--contact-keys", contact.contact_keys, "contact key store (its own file)")
+      ->capture_default_str();
+  add_common_options(*contact_cmd, common);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -253,6 +296,12 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     line.command = Command::kRetention;
   } else if (compare_cmd->parsed()) {
     line.command = Command::kCompare;
+  } else if (rotate_cmd->parsed()) {
+    line.command = Command::kRotate;
+  } else if (erase_cmd->parsed()) {
+    line.command = Command::kErase;
+  } else if (contact_cmd->parsed()) {
+    line.command = Command::kContact;
   } else {
     line.command = Command::kDemo;
     demo.db_given = demo_cmd->get_option("--db")->count() > 0;
@@ -264,7 +313,9 @@ int run_command(const CommandLine& line) {
   switch (line.command) {
     case Command::kNone:
       return line.usage_error.is_ok() ? kExitOk : Output(line.common.json).error(line.usage_error);
-    case Command::kKeygen: return run_keygen(line.common);
+    case Command::kKeygen:
+      return line.keygen.version == 0 ? run_keygen(line.common)
+                                      : run_keygen_version(line.common, line.keygen);
     case Command::kNormalize: return run_normalize(line.common, line.identifier);
     case Command::kStart: return run_start(line.common, line.start);
     case Command::kCheck: return run_check(line.common, line.check);
@@ -278,6 +329,9 @@ int run_command(const CommandLine& line) {
     case Command::kPurge: return run_purge(line.common, line.purge);
     case Command::kRetention: return run_retention(line.common);
     case Command::kCompare: return run_compare(line.common, line.compare);
+    case Command::kRotate: return run_rotate(line.common, line.rotate);
+    case Command::kErase: return run_erase(line.common, line.erase);
+    case Command::kContact: return run_contact(line.common, line.contact);
   }
   return kExitSystem;
 }

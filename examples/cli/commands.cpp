@@ -83,7 +83,8 @@ int report_not_verified(const Output& out, const CheckResult& result) {
 
 int run_keygen(const CommonOptions& common) {
   const Output out(common.json);
-  if (Status s = KeyRing::generate_key_file(common.key_file); !s) return out.error(s);
+  // As version 1, which refuses when any version exists (a retired v1 is not recreated either).
+  if (Status s = KeyRing::generate_key_file(common.key_file, 1); !s) return out.error(s);
   if (out.json()) {
     out.emit(
         {{"key_file", common.key_file}, {"bytes", KeyRing::kMasterKeyBytes}, {"mode", "0600"}});
@@ -267,10 +268,40 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
     return out.error(ErrorCode::kInvalidArgument,
                      "--purpose: only signup and change-identifier codes can link an account");
   }
+  const std::optional<RetainContact> retain = retain_contact_from_name(options.retain_contact);
+  if (!retain) return out.error(ErrorCode::kInvalidArgument, "--retain-contact: none or sealed");
+  policy->retain_contact = *retain;
+  // The identifier itself: to seal it, and to count its bindings under every key version.
+  std::optional<Identifier> identifier;
+  if (options.identifier.phone || options.identifier.email) {
+    // Parsed as start parses it (the presets' email options are the defaults), so that it
+    // matches the verified one.
+    auto parsed = parse_identifier(options.identifier);
+    if (!parsed) return out.error(parsed.status());
+    identifier.emplace(std::move(parsed).value());
+  } else if (*retain == RetainContact::kSealed) {
+    return out.error(ErrorCode::kIdentifierRequired,
+                     "--retain-contact sealed needs --phone or --email: the verified identifier "
+                     "is what gets sealed");
+  }
   auto session = open_check_session(common);
   if (!session) return out.error(session.status());
   CheckSession& s = **session;
-  auto registry = Registry::create(std::move(policy).value(), s.ring, *s.store, s.clock);
+  if (!identifier && s.ring.versions().size() > 1) {
+    return out.error(ErrorCode::kIdentifierRequired,
+                     "several key versions are active: give --phone or --email too, so that "
+                     "bindings under every version count");
+  }
+  std::unique_ptr<SqliteContactKeyStore> contact_keys;
+  if (*retain == RetainContact::kSealed) {
+    auto opened = SqliteContactKeyStore::open(options.contact_keys);
+    if (!opened) return out.error(opened.code(), "--contact-keys: " + opened.status().message());
+    contact_keys = std::move(opened).value();
+  }
+  auto registry =
+      contact_keys
+          ? Registry::create(std::move(policy).value(), s.ring, *s.store, s.clock, *contact_keys)
+          : Registry::create(std::move(policy).value(), s.ring, *s.store, s.clock);
   if (!registry) return out.error(registry.status());
 
   // Refusals that do not depend on other accounts come before the code is spent.
@@ -280,25 +311,38 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
   auto result = s.verifier->check(options.challenge, options.code, *purpose);
   if (!result) return out.error(result.status());
   if (result->outcome != CheckOutcome::kVerified) return report_not_verified(out, *result);
-  const BlindIndex index = result->verified->index();
   const Channel channel = result->verified->channel();
-  if (Status s = registry->link(options.account, std::move(*result->verified)); !s) {
-    return out.error(s);
+  const Status linked =
+      identifier ? registry->link(options.account, std::move(*result->verified), *identifier)
+                 : registry->link(options.account, std::move(*result->verified));
+  if (!linked) return out.error(linked);
+  auto bound = s.store->bindings_of_account(options.account);
+  if (!bound) return out.error(bound.status());
+  BlindIndex index;
+  for (const BindingRecord& b : *bound) {
+    if (b.channel == channel) index = b.index;
   }
 
   const std::string& policy_name = registry->policy().name;
+  const std::string_view contact = retain_contact_name(*retain);
   if (out.json()) {
     out.emit({{"outcome", "verified"},
               {"account", options.account},
               {"policy", policy_name},
               {"channel", channel_name(channel)},
               {"blind_index", index.hex()},
-              {"key_version", index.key_version}});
+              {"key_version", index.key_version},
+              {"contact", contact}});
   } else {
     std::cout << "linked        account " << options.account << " under the " << policy_name
               << " policy\n"
               << "bound to      " << channel_name(channel) << " blind index " << index.hex()
-              << " (key version " << index.key_version << ")\n";
+              << " (key version " << index.key_version << ")\n"
+              << "contact       "
+              << (*retain == RetainContact::kSealed
+                      ? "sealed (data key in " + options.contact_keys + ")"
+                      : std::string("not retained"))
+              << '\n';
   }
   return kExitOk;
 }
@@ -311,8 +355,14 @@ int run_unlink(const CommonOptions& common, const UnlinkOptions& options) {
   auto store = open_store(common.db, Create::kNo);
   if (!store) return out.error(store.status());
   const SystemClock clock;
+  // A sealed contact's data key goes with its binding, so the key store is used if there is one.
+  auto contact_keys = open_contact_keys_if_present(options.contact_keys);
+  if (!contact_keys) return out.error(contact_keys.status());
   // unlink() removes the account's bindings on every channel; the policy plays no part.
-  auto registry = Registry::create(LinkPolicy::phone_linked(), *ring, **store, clock);
+  auto registry =
+      *contact_keys
+          ? Registry::create(LinkPolicy::phone_linked(), *ring, **store, clock, **contact_keys)
+          : Registry::create(LinkPolicy::phone_linked(), *ring, **store, clock);
   if (!registry) return out.error(registry.status());
   auto removed = registry->unlink(options.account);
   if (!removed) return out.error(removed.status());

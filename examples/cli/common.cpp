@@ -65,7 +65,12 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kWrongPurpose:
     case ErrorCode::kAccountHasBinding:
     case ErrorCode::kEmailFormMismatch:
-    case ErrorCode::kVerificationSpent: return kExitPolicy;
+    case ErrorCode::kVerificationSpent:
+    case ErrorCode::kNotASecurityPurpose:
+    case ErrorCode::kKeyVersionInUse: return kExitPolicy;
+    case ErrorCode::kIdentifierRequired: return kExitBadInput;
+    case ErrorCode::kNoContact: return kExitRefused;
+    case ErrorCode::kContactSealBroken:
     case ErrorCode::kKeyFileInsecure:
     case ErrorCode::kKeyFileMalformed:
     case ErrorCode::kKeyUnavailable:
@@ -127,13 +132,17 @@ Result<Identifier> parse_identifier(const IdentifierOptions& options) {
 }
 
 Result<KeyRing> load_key(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    return Status(ErrorCode::kKeyUnavailable,
-                  "no key file at " + path +
-                      "; create one with `veribind keygen` (or point --key-file at yours)");
+  // Every version present: the key file itself (version 1) and "<key file>.vN" beside it.
+  auto ring = KeyRing::load_key_files(path);
+  if (!ring && ring.code() == ErrorCode::kKeyUnavailable) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) {
+      return Status(ErrorCode::kKeyUnavailable,
+                    "no key file at " + path +
+                        "; create one with `veribind keygen` (or point --key-file at yours)");
+    }
   }
-  return KeyRing::load_key_file(path);
+  return ring;
 }
 
 }  // namespace veribind::cli

@@ -10,13 +10,26 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "veribind/identifier.hpp"
 #include "veribind/result.hpp"
 
 namespace veribind {
+
+// Whether a binding keeps a way to reach its owner again (issue 5).
+// - kNone (the default): only the blind index is kept; the platform cannot message the user.
+// - kSealed: the canonical identifier is also kept, encrypted under a per-binding data key that
+//   lives in a separate ContactKeyStore; it is read back one account at a time, for a
+//   SecurityPurpose, and erased by destroying its key (Registry::erase).
+enum class RetainContact : std::uint8_t { kNone = 0, kSealed = 1 };
+
+// "none" / "sealed".
+[[nodiscard]] std::string_view retain_contact_name(RetainContact retain) noexcept;
+[[nodiscard]] std::optional<RetainContact> retain_contact_from_name(std::string_view name) noexcept;
 
 struct LinkPolicy {
   std::string name;
@@ -25,6 +38,7 @@ struct LinkPolicy {
   PhoneTypeSet allowed_phone_types = PhoneTypeSet::sms_default();
   std::vector<std::string> allowed_regions;  // ISO 3166-1 alpha-2; empty means any region
   EmailOptions email_options;                // provider canonicalization: off by default
+  RetainContact retain_contact = RetainContact::kNone;
 
   static LinkPolicy phone_linked();
   static LinkPolicy email_linked();

@@ -60,6 +60,13 @@ enum class ErrorCode : std::uint16_t {
   kDeliveryFailed = 72,
   kAuditLogCorrupt = 79,  // the audit log does not verify (edited, deleted, reordered, truncated)
   kInternal = 80,
+  // Sealed contacts and key rotation (issue 5).
+  kIdentifierRequired = 90,   // the call needs the identifier itself (sealed contact, or several
+                              // active key versions) and none was given
+  kNotASecurityPurpose = 91,  // a sealed contact is read only for recovery or a security notice
+  kNoContact = 92,            // the account has no sealed contact (none retained, or erased)
+  kContactSealBroken = 93,    // a sealed contact failed authentication: tampered or misplaced
+  kKeyVersionInUse = 94,      // a key version cannot be retired while rows still use it
 };
 
 // Stable snake_case name of a code ("phone_too_short"), for logs and JSON.

@@ -41,6 +41,17 @@ class SqliteStore final : public Store {
   // bytes are the file pages of each table and its indexes (SQLite's dbstat virtual table,
   // BytesMethod::kMeasured); where the SQLite library lacks dbstat, a per-row estimate.
   Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override;
+  Result<BindOutcome> insert_binding_across(const BindingRecord& binding,
+                                            std::span<const BlindIndex> same_identifier,
+                                            std::uint32_t max_accounts) override;
+  Result<std::vector<BindingRecord>> bindings_of_account(std::string_view account_id) override;
+  Result<std::vector<BindingRecord>> bindings_with_key_version(std::uint32_t key_version,
+                                                               const BindingCursor& after,
+                                                               std::size_t limit) override;
+  Result<bool> reindex_binding(std::string_view account_id, Channel channel, const BlindIndex& from,
+                               const BlindIndex& to,
+                               std::span<const std::uint8_t> sealed_contact) override;
+  Result<KeyVersionUsage> key_version_usage(std::uint32_t key_version, Timestamp now) override;
 
  private:
   struct Impl;

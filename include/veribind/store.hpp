@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +70,21 @@ struct BindingRecord {
   BlindIndex index;
   Channel channel = Channel::kPhone;
   Timestamp created_at{};
+  // The contact, sealed by the Registry (LinkPolicy::retain_contact = kSealed); empty when none
+  // is retained. Opaque to the store: ciphertext whose data key lives in a ContactKeyStore.
+  std::vector<std::uint8_t> sealed_contact;
+};
+
+// Where a listing of bindings resumes: after the binding (account_id, channel), in that order.
+struct BindingCursor {
+  std::string account_id;  // empty: from the start
+  Channel channel = Channel::kPhone;
+};
+
+// What still uses one key version (Store::key_version_usage).
+struct KeyVersionUsage {
+  std::size_t bindings = 0;    // bindings whose blind index was made under it
+  std::size_t challenges = 0;  // live challenges (not expired at `now`) made under it
 };
 
 enum class BindOutcome : std::uint8_t {
@@ -223,6 +239,29 @@ class Store {
   // order, each with a describe_row_kind() entry. Reads only; one consistent snapshot where the
   // backend has transactions. Scans every row: for operators, not for a hot path.
   virtual Result<std::vector<RowKindStats>> retention_stats(Timestamp now) = 0;
+
+  // --- sealed contacts and key rotation (issue 5) ---
+  // insert_binding, with the identifier's capacity counted across every index in
+  // `same_identifier` too: the blind indexes of the same identifier under other key versions, so
+  // that a binding made under an old version still counts. Check and insert are one atomic step.
+  virtual Result<BindOutcome> insert_binding_across(const BindingRecord& binding,
+                                                    std::span<const BlindIndex> same_identifier,
+                                                    std::uint32_t max_accounts) = 0;
+  // Every binding of the account, sealed contact included, ordered by channel.
+  virtual Result<std::vector<BindingRecord>> bindings_of_account(std::string_view account_id) = 0;
+  // Up to `limit` bindings whose index has key version `key_version`, ordered by (account_id,
+  // channel) and strictly after `after`: a batch for re-indexing.
+  virtual Result<std::vector<BindingRecord>> bindings_with_key_version(std::uint32_t key_version,
+                                                                       const BindingCursor& after,
+                                                                       std::size_t limit) = 0;
+  // Atomically: if the account's binding on `channel` still has index `from`, replaces its index
+  // with `to` and its sealed contact with `sealed_contact` (empty: none). false if the binding is
+  // gone or has another index by now (nothing changed).
+  virtual Result<bool> reindex_binding(std::string_view account_id, Channel channel,
+                                       const BlindIndex& from, const BlindIndex& to,
+                                       std::span<const std::uint8_t> sealed_contact) = 0;
+  // How many bindings, and live challenges at `now`, use key version `key_version`.
+  virtual Result<KeyVersionUsage> key_version_usage(std::uint32_t key_version, Timestamp now) = 0;
 };
 
 // In-process store: sharded hash tables, each behind its own mutex. The hot path of check():
@@ -254,6 +293,17 @@ class MemoryStore final : public Store {
   Result<std::optional<AuditHead>> audit_head() override;
   // bytes are estimates (BytesMethod::kEstimate) of the heap the rows take; see memory_store.cpp.
   Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override;
+  Result<BindOutcome> insert_binding_across(const BindingRecord& binding,
+                                            std::span<const BlindIndex> same_identifier,
+                                            std::uint32_t max_accounts) override;
+  Result<std::vector<BindingRecord>> bindings_of_account(std::string_view account_id) override;
+  Result<std::vector<BindingRecord>> bindings_with_key_version(std::uint32_t key_version,
+                                                               const BindingCursor& after,
+                                                               std::size_t limit) override;
+  Result<bool> reindex_binding(std::string_view account_id, Channel channel, const BlindIndex& from,
+                               const BlindIndex& to,
+                               std::span<const std::uint8_t> sealed_contact) override;
+  Result<KeyVersionUsage> key_version_usage(std::uint32_t key_version, Timestamp now) override;
 
   // Live challenges held (expired ones included until purged).
   [[nodiscard]] std::size_t challenge_count() const;

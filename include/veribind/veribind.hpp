@@ -6,6 +6,7 @@
 #include "veribind/challenge_id.hpp"
 #include "veribind/clock.hpp"
 #include "veribind/compare.hpp"
+#include "veribind/contact_key_store.hpp"
 #include "veribind/identifier.hpp"
 #include "veribind/keys.hpp"
 #include "veribind/policy.hpp"

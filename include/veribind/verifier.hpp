@@ -204,6 +204,8 @@ struct CheckResult {
 class Verifier {
  public:
   // Validates `config` (kInvalidConfig) and derives its subkeys from `ring` (kKeyUnavailable).
+  // New challenges use the ring's current key version; challenges started under an older version
+  // the ring still holds are checked and resent with that version's keys.
   // `store`, `sender`, `clock` and `metrics` (optional) are not owned and must outlive the
   // Verifier.
   static Result<Verifier> create(const VerifierConfig& config, const KeyRing& ring, Store& store,
@@ -257,9 +259,18 @@ class Verifier {
   // Applies the send limits for one start() or resend(); an empty Refusal admits the send.
   Result<Refusal> apply_send_limits(const ChallengeRecord& record, bool statically_allowed,
                                     const RequestContext& context, Timestamp now);
+  // Keys of an older, still active master key version: a challenge started under it before a
+  // rotation can still be checked and resent (new challenges always use the current version).
+  struct OlderVersion {
+    BlindIndexer indexer;
+    SecretBytes tag_key;
+  };
   Result<Challenge> send_new_code(const Identifier& identifier, const ChallengeRecord& base,
-                                  bool reissue, const RequestContext& context);
+                                  bool reissue, const RequestContext& context,
+                                  const SecretBytes& tag_key);
   [[nodiscard]] bool region_allowed(std::string_view region) const;
+  // The code-tag key of `version`, or nullptr if the ring did not hold it.
+  [[nodiscard]] const SecretBytes* tag_key_for(std::uint32_t version) const noexcept;
   VerifierConfig config_;
   BlindIndexer indexer_;
   SecretBytes tag_key_;
@@ -268,6 +279,7 @@ class Verifier {
   Sender* sender_;
   const Clock* clock_;
   VerificationMetrics* metrics_;
+  std::vector<OlderVersion> older_;
 };
 
 }  // namespace veribind

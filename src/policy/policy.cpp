@@ -2,6 +2,20 @@
 
 namespace veribind {
 
+std::string_view retain_contact_name(RetainContact retain) noexcept {
+  switch (retain) {
+    case RetainContact::kNone: return "none";
+    case RetainContact::kSealed: return "sealed";
+  }
+  return "unknown";
+}
+
+std::optional<RetainContact> retain_contact_from_name(std::string_view name) noexcept {
+  if (name == "none") return RetainContact::kNone;
+  if (name == "sealed") return RetainContact::kSealed;
+  return std::nullopt;
+}
+
 LinkPolicy LinkPolicy::phone_linked() {
   LinkPolicy p;
   p.name = "phone-linked";
@@ -32,6 +46,9 @@ Status LinkPolicy::validate() const {
   }
   if (channel == Channel::kPhone && allowed_phone_types == PhoneTypeSet()) {
     return {ErrorCode::kInvalidConfig, "allowed_phone_types is empty: nothing could ever link"};
+  }
+  if (retain_contact != RetainContact::kNone && retain_contact != RetainContact::kSealed) {
+    return {ErrorCode::kInvalidConfig, "retain_contact must be none or sealed"};
   }
   for (const std::string& region : allowed_regions) {
     const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };

@@ -112,6 +112,18 @@ class ChallengeShard {
     }
   }
 
+  // Live records (not expired at `now`) whose index has key version `key_version`.
+  std::size_t count_key_version(std::uint32_t key_version, Timestamp now) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < used_; ++i) {
+      const ChallengeRecord& r = record(i);
+      if (r.expires_at != kFreePlace && r.expires_at > now && r.index.key_version == key_version) {
+        ++n;
+      }
+    }
+    return n;
+  }
+
  private:
   static constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
 
@@ -190,7 +202,19 @@ struct StoredBinding {
   std::string account_id;
   Channel channel;
   Timestamp created_at;
+  std::vector<std::uint8_t> sealed_contact;
 };
+
+BindingRecord to_record(const IndexKey& key, const StoredBinding& b) {
+  BindingRecord r;
+  r.account_id = b.account_id;
+  r.index.value = key.first;
+  r.index.key_version = key.second;
+  r.channel = b.channel;
+  r.created_at = b.created_at;
+  r.sealed_contact = b.sealed_contact;
+  return r;
+}
 
 }  // namespace
 
@@ -295,22 +319,7 @@ Status MemoryStore::reset_counter(const CounterKey& key) {
 
 Result<BindOutcome> MemoryStore::insert_binding(const BindingRecord& binding,
                                                 std::uint32_t max_accounts) {
-  std::lock_guard lock(impl_->bindings_mutex);
-  auto& by_account = impl_->bindings_by_account;
-  if (auto it = by_account.find(binding.account_id); it != by_account.end()) {
-    for (const auto& [channel, key] : it->second) {
-      if (channel == binding.channel) return BindOutcome::kAccountHasBinding;
-    }
-  }
-  const IndexKey key{binding.index.value, binding.index.key_version};
-  std::vector<StoredBinding>& holders = impl_->bindings_by_index[key];
-  if (holders.size() >= max_accounts) {
-    if (holders.empty()) impl_->bindings_by_index.erase(key);
-    return BindOutcome::kIdentifierFull;
-  }
-  holders.push_back({binding.account_id, binding.channel, binding.created_at});
-  by_account[binding.account_id].emplace_back(binding.channel, key);
-  return BindOutcome::kBound;
+  return insert_binding_across(binding, {}, max_accounts);
 }
 
 Result<std::vector<std::string>> MemoryStore::find_accounts(const BlindIndex& index) {
@@ -464,6 +473,114 @@ Result<std::vector<AuditRecord>> MemoryStore::scan_audit(std::uint64_t from, std
 Result<std::optional<AuditHead>> MemoryStore::audit_head() {
   std::lock_guard lock(impl_->audit_mutex);
   return impl_->audit_head;
+}
+
+// --- sealed contacts and key rotation ----------------------------------------------------------
+
+Result<BindOutcome> MemoryStore::insert_binding_across(const BindingRecord& binding,
+                                                       std::span<const BlindIndex> same_identifier,
+                                                       std::uint32_t max_accounts) {
+  std::lock_guard lock(impl_->bindings_mutex);
+  auto& by_account = impl_->bindings_by_account;
+  if (auto it = by_account.find(binding.account_id); it != by_account.end()) {
+    for (const auto& [channel, key] : it->second) {
+      if (channel == binding.channel) return BindOutcome::kAccountHasBinding;
+    }
+  }
+  const IndexKey key{binding.index.value, binding.index.key_version};
+  std::size_t holders = 0;
+  auto count = [&](const IndexKey& k) {
+    if (auto it = impl_->bindings_by_index.find(k); it != impl_->bindings_by_index.end()) {
+      holders += it->second.size();
+    }
+  };
+  count(key);
+  for (const BlindIndex& alias : same_identifier) {
+    const IndexKey k{alias.value, alias.key_version};
+    if (k != key) count(k);
+  }
+  if (holders >= max_accounts) return BindOutcome::kIdentifierFull;
+  impl_->bindings_by_index[key].push_back(
+      {binding.account_id, binding.channel, binding.created_at, binding.sealed_contact});
+  by_account[binding.account_id].emplace_back(binding.channel, key);
+  return BindOutcome::kBound;
+}
+
+Result<std::vector<BindingRecord>> MemoryStore::bindings_of_account(std::string_view account_id) {
+  std::lock_guard lock(impl_->bindings_mutex);
+  std::vector<BindingRecord> out;
+  auto it = impl_->bindings_by_account.find(account_id);
+  if (it == impl_->bindings_by_account.end()) return out;
+  for (const auto& [channel, key] : it->second) {
+    auto holders = impl_->bindings_by_index.find(key);
+    if (holders == impl_->bindings_by_index.end()) continue;
+    for (const StoredBinding& b : holders->second) {
+      if (b.account_id == account_id && b.channel == channel) out.push_back(to_record(key, b));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const BindingRecord& a, const BindingRecord& b) { return a.channel < b.channel; });
+  return out;
+}
+
+Result<std::vector<BindingRecord>> MemoryStore::bindings_with_key_version(
+    std::uint32_t key_version, const BindingCursor& after, std::size_t limit) {
+  std::lock_guard lock(impl_->bindings_mutex);
+  std::vector<BindingRecord> out;
+  for (const auto& [key, holders] : impl_->bindings_by_index) {
+    if (key.second != key_version) continue;
+    for (const StoredBinding& b : holders) {
+      if (std::tie(b.account_id, b.channel) > std::tie(after.account_id, after.channel)) {
+        out.push_back(to_record(key, b));
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const BindingRecord& a, const BindingRecord& b) {
+    return std::tie(a.account_id, a.channel) < std::tie(b.account_id, b.channel);
+  });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+Result<bool> MemoryStore::reindex_binding(std::string_view account_id, Channel channel,
+                                          const BlindIndex& from, const BlindIndex& to,
+                                          std::span<const std::uint8_t> sealed_contact) {
+  std::lock_guard lock(impl_->bindings_mutex);
+  auto account = impl_->bindings_by_account.find(account_id);
+  if (account == impl_->bindings_by_account.end()) return false;
+  const IndexKey from_key{from.value, from.key_version};
+  const IndexKey to_key{to.value, to.key_version};
+  for (auto& [bound_channel, key] : account->second) {
+    if (bound_channel != channel || key != from_key) continue;
+    auto holders = impl_->bindings_by_index.find(from_key);
+    if (holders == impl_->bindings_by_index.end()) return false;
+    auto held = std::find_if(holders->second.begin(), holders->second.end(),
+                             [&](const StoredBinding& b) { return b.account_id == account_id; });
+    if (held == holders->second.end()) return false;
+    StoredBinding moved = std::move(*held);
+    holders->second.erase(held);
+    if (holders->second.empty()) impl_->bindings_by_index.erase(holders);
+    moved.sealed_contact.assign(sealed_contact.begin(), sealed_contact.end());
+    impl_->bindings_by_index[to_key].push_back(std::move(moved));
+    key = to_key;
+    return true;
+  }
+  return false;
+}
+
+Result<KeyVersionUsage> MemoryStore::key_version_usage(std::uint32_t key_version, Timestamp now) {
+  KeyVersionUsage usage;
+  {
+    std::lock_guard lock(impl_->bindings_mutex);
+    for (const auto& [key, holders] : impl_->bindings_by_index) {
+      if (key.second == key_version) usage.bindings += holders.size();
+    }
+  }
+  for (ChallengeShard& shard : impl_->shards) {
+    std::lock_guard lock(shard.mutex);
+    usage.challenges += shard.count_key_version(key_version, now);
+  }
+  return usage;
 }
 
 }  // namespace veribind

@@ -37,7 +37,7 @@ namespace {
 
 // The schema version this code reads and writes. A database of a newer version is refused:
 // writing to it with an older understanding of its tables could break its invariants.
-constexpr std::int64_t kSchemaVersion = 3;
+constexpr std::int64_t kSchemaVersion = 4;
 
 // How long an operation waits for another process's write lock before reporting kUnavailable.
 constexpr int kBusyTimeoutMs = 5000;
@@ -137,6 +137,15 @@ BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward'); END;
 CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head
 BEGIN SELECT RAISE(ABORT, 'audit_head is never deleted'); END;
 )sql"},
+    // Sealed contacts and key rotation (issue 5). ADD COLUMN has no IF NOT EXISTS; the migration
+    // runs once, in the transaction that records it.
+    {4, R"sql(
+ALTER TABLE bindings ADD COLUMN sealed_contact BLOB
+  CHECK (sealed_contact IS NULL OR length(sealed_contact) BETWEEN 1 AND 4096);
+-- Re-indexing walks the bindings of one key version in (account_id, channel) order.
+CREATE INDEX IF NOT EXISTS bindings_by_key_version ON bindings (key_version, account_id, channel);
+CREATE INDEX IF NOT EXISTS challenges_by_key_version ON challenges (key_version, expires_at);
+)sql"},
 };
 
 static_assert(static_cast<std::int64_t>(std::size(kMigrations)) == kSchemaVersion,
@@ -149,6 +158,9 @@ constexpr const char* kChallengeColumns =
 constexpr const char* kAuditColumns =
     "sequence, time, authority, reference, legal_basis, requested_by, blind_index, key_version, "
     "channel, accounts_returned, mac_key_version, prev_mac, mac";
+
+constexpr const char* kBindingColumns =
+    "account_id, blind_index, key_version, channel, created_at, sealed_contact";
 
 // Every statement the store runs after open, prepared once with SQLITE_PREPARE_PERSISTENT.
 enum Stmt : std::size_t {
@@ -176,6 +188,11 @@ enum Stmt : std::size_t {
   kUpsertAuditHead,
   kScanAudit,
   kReadAuditHead,
+  kBindingsOfAccount,
+  kBindingsWithKeyVersion,
+  kReindexBinding,
+  kCountBindingsOfVersion,
+  kCountChallengesOfVersion,
   kStmtCount,
 };
 
@@ -218,8 +235,8 @@ std::string statement_sql(Stmt which) {
       return "SELECT count(*) FROM (SELECT 1 FROM bindings "
              "WHERE blind_index = ?1 AND key_version = ?2 LIMIT ?3)";
     case kInsertBinding:
-      return "INSERT INTO bindings (account_id, blind_index, key_version, channel, created_at) "
-             "VALUES (?1, ?2, ?3, ?4, ?5)";
+      return "INSERT INTO bindings (account_id, blind_index, key_version, channel, created_at, "
+             "sealed_contact) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
     case kFindAccounts:
       return "SELECT account_id FROM bindings WHERE blind_index = ?1 AND key_version = ?2 "
              "ORDER BY created_at, account_id";
@@ -244,6 +261,19 @@ std::string statement_sql(Stmt which) {
              " FROM audit_log WHERE sequence >= ?1 ORDER BY sequence LIMIT ?2";
     case kReadAuditHead:
       return "SELECT count, last_mac, mac_key_version, mac FROM audit_head WHERE id = 1";
+    case kBindingsOfAccount:
+      return std::string("SELECT ") + kBindingColumns +
+             " FROM bindings WHERE account_id = ?1 ORDER BY channel";
+    case kBindingsWithKeyVersion:
+      return std::string("SELECT ") + kBindingColumns +
+             " FROM bindings WHERE key_version = ?1 AND (account_id, channel) > (?2, ?3) "
+             "ORDER BY account_id, channel LIMIT ?4";
+    case kReindexBinding:
+      return "UPDATE bindings SET blind_index = ?5, key_version = ?6, sealed_contact = ?7 "
+             "WHERE account_id = ?1 AND channel = ?2 AND blind_index = ?3 AND key_version = ?4";
+    case kCountBindingsOfVersion: return "SELECT count(*) FROM bindings WHERE key_version = ?1";
+    case kCountChallengesOfVersion:
+      return "SELECT count(*) FROM challenges WHERE key_version = ?1 AND expires_at > ?2";
     case kStmtCount: break;
   }
   return {};
@@ -797,45 +827,7 @@ Status SqliteStore::reset_counter(const CounterKey& key) {
 
 Result<BindOutcome> SqliteStore::insert_binding(const BindingRecord& binding,
                                                 std::uint32_t max_accounts) {
-  constexpr std::string_view op = "insert_binding";
-  std::lock_guard lock(impl_->mutex);
-  Impl& impl = *impl_;
-  auto body = [&]() -> Result<BindOutcome> {
-    {
-      Use s(impl.stmt(kAccountHasBinding));
-      int rc = bind_text(s.get(), 1, binding.account_id);
-      if (rc == SQLITE_OK) rc = bind_int(s.get(), 2, static_cast<std::int64_t>(binding.channel));
-      if (rc != SQLITE_OK) return sqlite_error(op, rc);
-      rc = sqlite3_step(s.get());
-      if (rc == SQLITE_ROW) return BindOutcome::kAccountHasBinding;
-      if (rc != SQLITE_DONE) return sqlite_error(op, rc);
-    }
-    {
-      Use s(impl.stmt(kCountBindings));
-      int rc = bind_blob(s.get(), 1, binding.index.value);
-      if (rc == SQLITE_OK) rc = bind_int(s.get(), 2, binding.index.key_version);
-      if (rc == SQLITE_OK) rc = bind_int(s.get(), 3, max_accounts);
-      if (rc != SQLITE_OK) return sqlite_error(op, rc);
-      rc = sqlite3_step(s.get());
-      if (rc != SQLITE_ROW) return sqlite_error(op, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc);
-      if (sqlite3_column_int64(s.get(), 0) >= static_cast<std::int64_t>(max_accounts)) {
-        return BindOutcome::kIdentifierFull;
-      }
-    }
-    Use s(impl.stmt(kInsertBinding));
-    int rc = bind_text(s.get(), 1, binding.account_id);
-    if (rc == SQLITE_OK) rc = bind_blob(s.get(), 2, binding.index.value);
-    if (rc == SQLITE_OK) rc = bind_int(s.get(), 3, binding.index.key_version);
-    if (rc == SQLITE_OK) rc = bind_int(s.get(), 4, static_cast<std::int64_t>(binding.channel));
-    if (rc == SQLITE_OK) rc = bind_int(s.get(), 5, to_ms(binding.created_at));
-    if (rc != SQLITE_OK) return sqlite_error(op, rc);
-    rc = sqlite3_step(s.get());
-    if (rc != SQLITE_DONE) return sqlite_error(op, rc);
-    return BindOutcome::kBound;
-  };
-  // Only a new binding is committed; a refusal rolls back (it wrote nothing anyway).
-  return impl.in_write_transaction(
-      op, body, [](BindOutcome outcome) { return outcome == BindOutcome::kBound; });
+  return insert_binding_across(binding, {}, max_accounts);
 }
 
 Result<std::vector<std::string>> SqliteStore::find_accounts(const BlindIndex& index) {
@@ -934,6 +926,44 @@ bool read_audit_row(sqlite3_stmt* s, AuditRecord& r) {
   r.channel = static_cast<Channel>(channel);
   return read_u32(s, 9, r.accounts_returned) && read_u32(s, 10, r.mac_key_version) &&
          read_blob(s, 11, r.prev_mac) && read_blob(s, 12, r.mac);
+}
+
+}  // namespace
+
+// --- sealed contacts and key rotation ----------------------------------------------------------
+
+namespace {
+
+// An empty sealed contact is stored as NULL (none retained).
+int bind_sealed(sqlite3_stmt* s, int index, std::span<const std::uint8_t> sealed) {
+  return sealed.empty() ? sqlite3_bind_null(s, index) : bind_blob(s, index, sealed);
+}
+
+// Reads a row laid out as kBindingColumns; false if any stored value is out of shape.
+bool read_binding_row(sqlite3_stmt* s, BindingRecord& r) {
+  const unsigned char* text = sqlite3_column_text(s, 0);
+  if (text == nullptr) return false;
+  r.account_id.assign(reinterpret_cast<const char*>(text),
+                      static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
+  if (!read_blob(s, 1, r.index.value)) return false;
+  const std::int64_t key_version = sqlite3_column_int64(s, 2);
+  if (key_version < 0 || key_version > std::numeric_limits<std::uint32_t>::max()) return false;
+  r.index.key_version = static_cast<std::uint32_t>(key_version);
+  const std::int64_t channel = sqlite3_column_int64(s, 3);
+  if (channel != static_cast<std::int64_t>(Channel::kPhone) &&
+      channel != static_cast<std::int64_t>(Channel::kEmail)) {
+    return false;
+  }
+  r.channel = static_cast<Channel>(channel);
+  r.created_at = from_ms(sqlite3_column_int64(s, 4));
+  r.sealed_contact.clear();
+  if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
+    const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, 5));
+    const int size = sqlite3_column_bytes(s, 5);
+    if (data == nullptr || size <= 0) return false;
+    r.sealed_contact.assign(data, data + size);
+  }
+  return true;
 }
 
 }  // namespace
@@ -1166,6 +1196,141 @@ Result<std::vector<RowKindStats>> SqliteStore::retention_stats(Timestamp now) {
     stats[2].bytes = stats[2].rows * kEstimateBindingBytes + 3 * account_id_bytes;
   }
   return stats;
+}
+
+Result<BindOutcome> SqliteStore::insert_binding_across(const BindingRecord& binding,
+                                                       std::span<const BlindIndex> same_identifier,
+                                                       std::uint32_t max_accounts) {
+  constexpr std::string_view op = "insert_binding";
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  // Bounded: each count stops at max_accounts, however many rows an index holds.
+  auto holders = [&](const BlindIndex& index) -> Result<std::int64_t> {
+    Use s(impl.stmt(kCountBindings));
+    int rc = bind_blob(s.get(), 1, index.value);
+    if (rc == SQLITE_OK) rc = bind_int(s.get(), 2, index.key_version);
+    if (rc == SQLITE_OK) rc = bind_int(s.get(), 3, max_accounts);
+    if (rc != SQLITE_OK) return sqlite_error(op, rc);
+    rc = sqlite3_step(s.get());
+    if (rc != SQLITE_ROW) return sqlite_error(op, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc);
+    return sqlite3_column_int64(s.get(), 0);
+  };
+  auto body = [&]() -> Result<BindOutcome> {
+    {
+      Use s(impl.stmt(kAccountHasBinding));
+      int rc = bind_text(s.get(), 1, binding.account_id);
+      if (rc == SQLITE_OK) rc = bind_int(s.get(), 2, static_cast<std::int64_t>(binding.channel));
+      if (rc != SQLITE_OK) return sqlite_error(op, rc);
+      rc = sqlite3_step(s.get());
+      if (rc == SQLITE_ROW) return BindOutcome::kAccountHasBinding;
+      if (rc != SQLITE_DONE) return sqlite_error(op, rc);
+    }
+    Result<std::int64_t> total = holders(binding.index);
+    if (!total) return total.status();
+    for (const BlindIndex& alias : same_identifier) {
+      if (alias == binding.index) continue;
+      Result<std::int64_t> more = holders(alias);
+      if (!more) return more.status();
+      *total += *more;
+    }
+    if (*total >= static_cast<std::int64_t>(max_accounts)) return BindOutcome::kIdentifierFull;
+    Use s(impl.stmt(kInsertBinding));
+    int rc = bind_text(s.get(), 1, binding.account_id);
+    if (rc == SQLITE_OK) rc = bind_blob(s.get(), 2, binding.index.value);
+    if (rc == SQLITE_OK) rc = bind_int(s.get(), 3, binding.index.key_version);
+    if (rc == SQLITE_OK) rc = bind_int(s.get(), 4, static_cast<std::int64_t>(binding.channel));
+    if (rc == SQLITE_OK) rc = bind_int(s.get(), 5, to_ms(binding.created_at));
+    if (rc == SQLITE_OK) rc = bind_sealed(s.get(), 6, binding.sealed_contact);
+    if (rc != SQLITE_OK) return sqlite_error(op, rc);
+    rc = sqlite3_step(s.get());
+    if (rc != SQLITE_DONE) return sqlite_error(op, rc);
+    return BindOutcome::kBound;
+  };
+  // Only a new binding is committed; a refusal rolls back (it wrote nothing anyway).
+  return impl.in_write_transaction(
+      op, body, [](BindOutcome outcome) { return outcome == BindOutcome::kBound; });
+}
+
+Result<std::vector<BindingRecord>> SqliteStore::bindings_of_account(std::string_view account_id) {
+  constexpr std::string_view op = "bindings_of_account";
+  std::lock_guard lock(impl_->mutex);
+  Use s(impl_->stmt(kBindingsOfAccount));
+  int rc = bind_text(s.get(), 1, account_id);
+  if (rc != SQLITE_OK) return sqlite_error(op, rc);
+  std::vector<BindingRecord> out;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    BindingRecord record;
+    if (!read_binding_row(s.get(), record)) return store_error(op, "a stored binding is malformed");
+    out.push_back(std::move(record));
+  }
+  if (rc != SQLITE_DONE) return sqlite_error(op, rc);
+  return out;
+}
+
+Result<std::vector<BindingRecord>> SqliteStore::bindings_with_key_version(
+    std::uint32_t key_version, const BindingCursor& after, std::size_t limit) {
+  constexpr std::string_view op = "bindings_with_key_version";
+  const auto bounded = static_cast<std::int64_t>(std::min<std::size_t>(
+      limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
+  std::lock_guard lock(impl_->mutex);
+  Use s(impl_->stmt(kBindingsWithKeyVersion));
+  int rc = bind_int(s.get(), 1, key_version);
+  if (rc == SQLITE_OK) rc = bind_text(s.get(), 2, after.account_id);
+  if (rc == SQLITE_OK) rc = bind_int(s.get(), 3, static_cast<std::int64_t>(after.channel));
+  if (rc == SQLITE_OK) rc = bind_int(s.get(), 4, bounded);
+  if (rc != SQLITE_OK) return sqlite_error(op, rc);
+  std::vector<BindingRecord> out;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    BindingRecord record;
+    if (!read_binding_row(s.get(), record)) return store_error(op, "a stored binding is malformed");
+    out.push_back(std::move(record));
+  }
+  if (rc != SQLITE_DONE) return sqlite_error(op, rc);
+  return out;
+}
+
+Result<bool> SqliteStore::reindex_binding(std::string_view account_id, Channel channel,
+                                          const BlindIndex& from, const BlindIndex& to,
+                                          std::span<const std::uint8_t> sealed_contact) {
+  constexpr std::string_view op = "reindex_binding";
+  std::lock_guard lock(impl_->mutex);
+  Use s(impl_->stmt(kReindexBinding));
+  int rc = bind_text(s.get(), 1, account_id);
+  if (rc == SQLITE_OK) rc = bind_int(s.get(), 2, static_cast<std::int64_t>(channel));
+  if (rc == SQLITE_OK) rc = bind_blob(s.get(), 3, from.value);
+  if (rc == SQLITE_OK) rc = bind_int(s.get(), 4, from.key_version);
+  if (rc == SQLITE_OK) rc = bind_blob(s.get(), 5, to.value);
+  if (rc == SQLITE_OK) rc = bind_int(s.get(), 6, to.key_version);
+  if (rc == SQLITE_OK) rc = bind_sealed(s.get(), 7, sealed_contact);
+  if (rc != SQLITE_OK) return sqlite_error(op, rc);
+  rc = sqlite3_step(s.get());
+  if (rc != SQLITE_DONE) return sqlite_error(op, rc);
+  return sqlite3_changes64(impl_->db) == 1;
+}
+
+Result<KeyVersionUsage> SqliteStore::key_version_usage(std::uint32_t key_version, Timestamp now) {
+  constexpr std::string_view op = "key_version_usage";
+  std::lock_guard lock(impl_->mutex);
+  Impl& impl = *impl_;
+  auto count = [&](Stmt which) -> Result<std::size_t> {
+    Use s(impl.stmt(which));
+    int rc = bind_int(s.get(), 1, key_version);
+    if (rc == SQLITE_OK && which == kCountChallengesOfVersion)
+      rc = bind_int(s.get(), 2, to_ms(now));
+    if (rc != SQLITE_OK) return sqlite_error(op, rc);
+    rc = sqlite3_step(s.get());
+    if (rc != SQLITE_ROW) return sqlite_error(op, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc);
+    return static_cast<std::size_t>(sqlite3_column_int64(s.get(), 0));
+  };
+  // One read transaction, so both counts describe the same moment.
+  if (int rc = exec(impl.db, "BEGIN"); rc != SQLITE_OK) return sqlite_error(op, rc);
+  Result<std::size_t> bindings = count(kCountBindingsOfVersion);
+  Result<std::size_t> challenges =
+      bindings ? count(kCountChallengesOfVersion) : Result<std::size_t>(bindings.status());
+  impl.rollback_if_open();
+  if (!bindings) return bindings.status();
+  if (!challenges) return challenges.status();
+  return KeyVersionUsage{*bindings, *challenges};
 }
 
 }  // namespace veribind

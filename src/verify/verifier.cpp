@@ -199,8 +199,25 @@ Result<Verifier> Verifier::create(const VerifierConfig& config, const KeyRing& r
   static_assert(KeyRing::kSubkeyBytes >= crypto_shorthash_siphashx24_KEYBYTES);
   auto counter_key = ring.derive(KeyPurpose::kCounter, ring.current_version());
   if (!counter_key) return counter_key.status();
-  return Verifier(config, std::move(indexer).value(), std::move(tag_key).value(),
-                  std::move(counter_key).value(), store, sender, clock, metrics);
+  Verifier verifier(config, std::move(indexer).value(), std::move(tag_key).value(),
+                    std::move(counter_key).value(), store, sender, clock, metrics);
+  for (std::uint32_t version : ring.versions()) {
+    if (version == ring.current_version()) continue;
+    auto older_indexer = BlindIndexer::create(ring, version);
+    if (!older_indexer) return older_indexer.status();
+    auto older_tag_key = ring.derive(KeyPurpose::kCodeTag, version);
+    if (!older_tag_key) return older_tag_key.status();
+    verifier.older_.push_back({std::move(older_indexer).value(), std::move(older_tag_key).value()});
+  }
+  return verifier;
+}
+
+const SecretBytes* Verifier::tag_key_for(std::uint32_t version) const noexcept {
+  if (version == indexer_.key_version()) return &tag_key_;
+  for (const OlderVersion& older : older_) {
+    if (older.indexer.key_version() == version) return &older.tag_key;
+  }
+  return nullptr;
 }
 
 Verifier::Verifier(const VerifierConfig& config, BlindIndexer indexer, SecretBytes tag_key,
@@ -244,7 +261,7 @@ Result<Challenge> Verifier::start(const Identifier& identifier, Purpose purpose,
   }
   record.attempts = 0;
   record.max_attempts = static_cast<std::uint8_t>(config_.max_checks);
-  return send_new_code(identifier, record, /*reissue=*/false, context);
+  return send_new_code(identifier, record, /*reissue=*/false, context, tag_key_);
 }
 
 Result<Challenge> Verifier::resend(std::string_view challenge_id, const Identifier& identifier,
@@ -259,13 +276,19 @@ Result<Challenge> Verifier::resend(std::string_view challenge_id, const Identifi
   if (!record || now >= record->expires_at || record->attempts >= record->max_attempts) {
     return Status(ErrorCode::kChallengeNotFound, "no live challenge with that id");
   }
-  const BlindIndex index = indexer_.compute(identifier);
-  if (index.key_version != record->index.key_version ||
+  // A challenge started before a rotation keeps its own key version.
+  const BlindIndexer* indexer = &indexer_;
+  for (const OlderVersion& older : older_) {
+    if (older.indexer.key_version() == record->index.key_version) indexer = &older.indexer;
+  }
+  const SecretBytes* tag_key = tag_key_for(record->index.key_version);
+  const BlindIndex index = indexer->compute(identifier);
+  if (tag_key == nullptr || index.key_version != record->index.key_version ||
       sodium_memcmp(index.value.data(), record->index.value.data(), index.value.size()) != 0) {
     return Status(ErrorCode::kIdentifierMismatch,
                   "the challenge was not started for this identifier");
   }
-  return send_new_code(identifier, *record, /*reissue=*/true, context);
+  return send_new_code(identifier, *record, /*reissue=*/true, context, *tag_key);
 }
 
 // Every request runs every step below, in this order, whatever its outcome: the same store
@@ -376,7 +399,8 @@ Result<Refusal> Verifier::apply_send_limits(const ChallengeRecord& record, bool 
 }
 
 Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const ChallengeRecord& base,
-                                          bool reissue, const RequestContext& context) {
+                                          bool reissue, const RequestContext& context,
+                                          const SecretBytes& tag_key) {
   const Timestamp now = clock_->now();
   const bool statically_allowed =
       base.channel != Channel::kPhone || (config_.sms_phone_types.contains(base.phone_type) &&
@@ -390,7 +414,7 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
   generate_code(code.digits.data(), config_.code_length);
   const std::string_view code_text(code.digits.data(),
                                    static_cast<std::size_t>(config_.code_length));
-  record.code_tag = internal::compute_code_tag(tag_key_, record.id, record.purpose, code_text);
+  record.code_tag = internal::compute_code_tag(tag_key, record.id, record.purpose, code_text);
 
   if (*refusal) {
     if (reissue) {  // the challenge stays as it was
@@ -462,11 +486,14 @@ Result<CheckResult> Verifier::check(std::string_view challenge_id, std::string_v
   }
   const ChallengeRecord& record = charged->record;
   // The tag is computed for the caller's purpose: a code sent for another purpose cannot match. A
-  // challenge made under another key version cannot match this verifier's tag key either. Both
-  // stay wrong codes, and their attempts stay charged.
-  const internal::CodeTag tag = internal::compute_code_tag(tag_key_, record.id, purpose, code);
-  const bool match = record.index.key_version == indexer_.key_version() &&
-                     sodium_memcmp(tag.data(), record.code_tag.data(), tag.size()) == 0;
+  // challenge is checked with the tag key of its own key version (an older one while it is still
+  // in the ring, for challenges started before a rotation); under a version the ring no longer
+  // holds it cannot match. Both stay wrong codes, and their attempts stay charged.
+  const SecretBytes* tag_key = tag_key_for(record.index.key_version);
+  const internal::CodeTag tag = internal::compute_code_tag(tag_key != nullptr ? *tag_key : tag_key_,
+                                                           record.id, purpose, code);
+  const bool match =
+      tag_key != nullptr && sodium_memcmp(tag.data(), record.code_tag.data(), tag.size()) == 0;
   // The identifier's failures across all its challenges (NIST SP 800-63B 5.2.2).
   const CounterKey failures_key =
       internal::counter_key(counter_key_, CounterKind::kIdentifierFailures, 0, record.index.value);

@@ -76,6 +76,32 @@ class CountingStore final : public Store {
     calls.emplace_back("retention_stats");
     return inner.retention_stats(now);
   }
+  Result<BindOutcome> insert_binding_across(const BindingRecord& b,
+                                            std::span<const BlindIndex> same_identifier,
+                                            std::uint32_t max) override {
+    calls.emplace_back("insert_binding_across");
+    return inner.insert_binding_across(b, same_identifier, max);
+  }
+  Result<std::vector<BindingRecord>> bindings_of_account(std::string_view account_id) override {
+    calls.emplace_back("bindings_of_account");
+    return inner.bindings_of_account(account_id);
+  }
+  Result<std::vector<BindingRecord>> bindings_with_key_version(std::uint32_t key_version,
+                                                               const BindingCursor& after,
+                                                               std::size_t limit) override {
+    calls.emplace_back("bindings_with_key_version");
+    return inner.bindings_with_key_version(key_version, after, limit);
+  }
+  Result<bool> reindex_binding(std::string_view account_id, Channel channel, const BlindIndex& from,
+                               const BlindIndex& to,
+                               std::span<const std::uint8_t> sealed_contact) override {
+    calls.emplace_back("reindex_binding");
+    return inner.reindex_binding(account_id, channel, from, to, sealed_contact);
+  }
+  Result<KeyVersionUsage> key_version_usage(std::uint32_t key_version, Timestamp now) override {
+    calls.emplace_back("key_version_usage");
+    return inner.key_version_usage(key_version, now);
+  }
 };
 
 }  // namespace veribind::testing

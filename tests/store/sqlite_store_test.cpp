@@ -136,7 +136,7 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using Strings = std::vector<std::string>;
 // Every schema version a new database records, oldest first.
-const Strings kSchemaVersions = {"1", "2", "3"};
+const Strings kSchemaVersions = {"1", "2", "3", "4"};
 
 const char* const kSchemaObjects =
     "SELECT type || ' ' || name FROM sqlite_master ORDER BY type, name";
@@ -188,7 +188,8 @@ TEST_CASE(
     objects_before = raw.column(kSchemaObjects);
   }
   REQUIRE(objects_before ==
-          Strings{"index bindings_by_index", "index challenges_by_expiry",
+          Strings{"index bindings_by_index", "index bindings_by_key_version",
+                  "index challenges_by_expiry", "index challenges_by_key_version",
                   "index counters_by_window_end", "index sqlite_autoindex_bindings_1",
                   "table audit_head", "table audit_log", "table bindings", "table challenges",
                   "table counters", "table schema_version", "trigger audit_head_no_delete",
@@ -240,6 +241,12 @@ TEST_CASE("SqliteStore: a version 1 database is upgraded in place and keeps its 
     // Take the file back to schema v1 as a v1 build left it.
     RawDb raw(file);
     raw.exec("ALTER TABLE challenges DROP COLUMN calling_code");
+    raw.exec(
+        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; "
+        "DROP TRIGGER audit_head_only_forward; DROP TRIGGER audit_head_no_delete; "
+        "DROP TABLE audit_log; DROP TABLE audit_head; "
+        "DROP INDEX bindings_by_key_version; DROP INDEX challenges_by_key_version; "
+        "ALTER TABLE bindings DROP COLUMN sealed_contact");
     raw.exec("DELETE FROM schema_version WHERE version > 1");
   }
   auto store = open_store(file);
@@ -438,6 +445,45 @@ TEST_CASE("SqliteStore: six processes opening one new file at once all succeed",
       CHECK(found->has_value());
     }
   }
+}
+
+}  // namespace
+}  // namespace veribind::testing
+
+namespace veribind::testing {
+namespace {
+
+using contract::kT0;
+using contract::make_binding;
+using contract::make_index;
+
+TEST_CASE("SqliteStore: a database from before sealed contacts is upgraded and keeps its bindings",
+          "[store][sqlite]") {
+  TempDir dir;
+  const fs::path file = dir.path() / "veribind.db";
+  {
+    auto store = open_store(file);
+    REQUIRE(*store->insert_binding(make_binding("acct-1", make_index(1), Channel::kPhone), 1) ==
+            BindOutcome::kBound);
+  }
+  {
+    // Take the file back to version 3, as a database written before sealed contacts would be.
+    RawDb raw(file);
+    raw.exec(
+        "DROP INDEX bindings_by_key_version; DROP INDEX challenges_by_key_version; "
+        "ALTER TABLE bindings DROP COLUMN sealed_contact; "
+        "DELETE FROM schema_version WHERE version = 4");
+    REQUIRE(raw.column("SELECT max(version) FROM schema_version") == Strings{"3"});
+  }
+  auto store = open_store(file);
+  auto bindings = store->bindings_of_account("acct-1");
+  REQUIRE(bindings.is_ok());
+  REQUIRE(bindings->size() == 1);
+  CHECK((*bindings)[0].index == make_index(1));
+  CHECK((*bindings)[0].sealed_contact.empty());
+  CHECK((*bindings)[0].created_at == kT0);
+  RawDb raw(file);
+  CHECK(raw.column("SELECT version FROM schema_version ORDER BY version") == kSchemaVersions);
 }
 
 }  // namespace

@@ -898,6 +898,168 @@ inline void retention_stats_bytes_grow_with_the_rows_and_reading_them_changes_no
   REQUIRE(accounts(store, make_index(0)) == Strings{"acct-0"});
 }
 
+// --- sealed contacts and key rotation (issue 5) ------------------------------------------------
+
+inline std::vector<BindingRecord> of_account(Store& store, std::string_view account) {
+  auto found = store.bindings_of_account(account);
+  INFO(found.status().message());
+  REQUIRE(found.is_ok());
+  return *found;
+}
+
+inline std::vector<std::string> ids_of(const std::vector<BindingRecord>& bindings) {
+  std::vector<std::string> ids;
+  for (const BindingRecord& b : bindings) ids.push_back(b.account_id);
+  return ids;
+}
+
+inline void insert_binding_across_counts_the_identifier_under_every_key_version(Store& store) {
+  const BlindIndex v1 = make_index(1, 1);
+  const BlindIndex v2 = make_index(9, 2);  // the same identifier under version 2
+  const BlindIndex aliases[] = {v1};
+  REQUIRE(bind(store, make_binding("acct-1", v1, Channel::kPhone), 1) == BindOutcome::kBound);
+  auto refused =
+      store.insert_binding_across(make_binding("acct-2", v2, Channel::kPhone), aliases, 1);
+  REQUIRE(refused.is_ok());
+  REQUIRE(*refused == BindOutcome::kIdentifierFull);
+  REQUIRE(accounts(store, v2).empty());
+  REQUIRE(of_account(store, "acct-2").empty());
+
+  // With room for two, the same call binds; the account rule still applies.
+  auto bound = store.insert_binding_across(make_binding("acct-2", v2, Channel::kPhone), aliases, 2);
+  REQUIRE(bound.is_ok());
+  REQUIRE(*bound == BindOutcome::kBound);
+  auto again =
+      store.insert_binding_across(make_binding("acct-2", make_index(3, 2), Channel::kPhone), {}, 5);
+  REQUIRE(again.is_ok());
+  REQUIRE(*again == BindOutcome::kAccountHasBinding);
+  REQUIRE(accounts(store, v2) == Strings{"acct-2"});
+  REQUIRE(accounts(store, v1) == Strings{"acct-1"});
+}
+
+inline void bindings_of_account_returns_every_field_including_the_sealed_contact(Store& store) {
+  BindingRecord phone = make_binding("acct-1", make_index(1, 3), Channel::kPhone, kT0);
+  phone.sealed_contact = {0x01, 0xAA, 0x00, 0xFF, 0x10};
+  const BindingRecord email =
+      make_binding("acct-1", make_index(2, 4), Channel::kEmail, kT0 + seconds(1));
+  const BindingRecord other = make_binding("acct-2", make_index(3), Channel::kPhone);
+  REQUIRE(bind(store, email, 1) == BindOutcome::kBound);
+  REQUIRE(bind(store, phone, 1) == BindOutcome::kBound);
+  REQUIRE(bind(store, other, 1) == BindOutcome::kBound);
+
+  const std::vector<BindingRecord> found = of_account(store, "acct-1");
+  REQUIRE(found.size() == 2);
+  for (const auto& [got, want] : {std::pair{&found[0], static_cast<const BindingRecord*>(&phone)},
+                                  std::pair{&found[1], &email}}) {
+    CHECK(got->account_id == want->account_id);
+    CHECK(got->index == want->index);
+    CHECK(got->channel == want->channel);
+    CHECK(got->created_at == want->created_at);
+    CHECK(got->sealed_contact == want->sealed_contact);
+  }
+  REQUIRE(of_account(store, "nobody").empty());
+}
+
+inline void bindings_with_key_version_lists_one_version_in_batches_after_a_cursor(Store& store) {
+  for (const char* id : {"acct-c", "acct-a", "acct-d", "acct-b"}) {
+    REQUIRE(bind(store,
+                 make_binding(id, make_index(static_cast<std::uint8_t>(id[5]), 1), Channel::kPhone),
+                 1) == BindOutcome::kBound);
+  }
+  REQUIRE(bind(store, make_binding("acct-a", make_index(7, 1), Channel::kEmail), 1) ==
+          BindOutcome::kBound);
+  REQUIRE(bind(store, make_binding("acct-e", make_index(8, 2), Channel::kPhone), 1) ==
+          BindOutcome::kBound);
+
+  auto first = store.bindings_with_key_version(1, {}, 2);
+  REQUIRE(first.is_ok());
+  REQUIRE(ids_of(*first) == Strings{"acct-a", "acct-a"});
+  CHECK((*first)[0].channel == Channel::kPhone);
+  CHECK((*first)[1].channel == Channel::kEmail);
+  auto second = store.bindings_with_key_version(1, {"acct-a", Channel::kEmail}, 2);
+  REQUIRE(second.is_ok());
+  REQUIRE(ids_of(*second) == Strings{"acct-b", "acct-c"});
+  auto last = store.bindings_with_key_version(1, {"acct-c", Channel::kPhone}, 2);
+  REQUIRE(last.is_ok());
+  REQUIRE(ids_of(*last) == Strings{"acct-d"});
+  auto v2 = store.bindings_with_key_version(2, {}, 10);
+  REQUIRE(v2.is_ok());
+  REQUIRE(ids_of(*v2) == Strings{"acct-e"});
+  auto none = store.bindings_with_key_version(3, {}, 10);
+  REQUIRE(none.is_ok());
+  REQUIRE(none->empty());
+}
+
+inline void reindex_binding_moves_a_binding_only_from_the_index_it_has(Store& store) {
+  const BlindIndex v1 = make_index(1, 1);
+  const BlindIndex v2 = make_index(2, 2);
+  BindingRecord binding = make_binding("acct-1", v1, Channel::kPhone);
+  binding.sealed_contact = {0x01, 0x02};
+  REQUIRE(bind(store, binding, 1) == BindOutcome::kBound);
+
+  const std::vector<std::uint8_t> resealed = {0x01, 0x03, 0x04};
+  // A stale "from" (or a wrong account or channel) changes nothing.
+  auto stale = store.reindex_binding("acct-1", Channel::kPhone, make_index(5, 1), v2, resealed);
+  REQUIRE(stale.is_ok());
+  REQUIRE_FALSE(*stale);
+  auto wrong_channel = store.reindex_binding("acct-1", Channel::kEmail, v1, v2, resealed);
+  REQUIRE(wrong_channel.is_ok());
+  REQUIRE_FALSE(*wrong_channel);
+  REQUIRE(accounts(store, v1) == Strings{"acct-1"});
+
+  auto moved = store.reindex_binding("acct-1", Channel::kPhone, v1, v2, resealed);
+  REQUIRE(moved.is_ok());
+  REQUIRE(*moved);
+  REQUIRE(accounts(store, v1).empty());
+  REQUIRE(accounts(store, v2) == Strings{"acct-1"});
+  const std::vector<BindingRecord> after = of_account(store, "acct-1");
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].index == v2);
+  CHECK(after[0].sealed_contact == resealed);
+  CHECK(after[0].created_at == binding.created_at);
+
+  // Moving again from the old index is refused; an empty contact clears it.
+  auto twice = store.reindex_binding("acct-1", Channel::kPhone, v1, v2, resealed);
+  REQUIRE(twice.is_ok());
+  REQUIRE_FALSE(*twice);
+  auto cleared = store.reindex_binding("acct-1", Channel::kPhone, v2, make_index(3, 3), {});
+  REQUIRE(cleared.is_ok());
+  REQUIRE(*cleared);
+  CHECK(of_account(store, "acct-1")[0].sealed_contact.empty());
+  // The account keeps exactly one binding on the channel, found under its new index only.
+  REQUIRE(unbind(store, "acct-1") == 1);
+  REQUIRE(accounts(store, make_index(3, 3)).empty());
+}
+
+inline void key_version_usage_counts_bindings_and_live_challenges_of_a_version(Store& store) {
+  REQUIRE(bind(store, make_binding("acct-1", make_index(1, 1), Channel::kPhone), 1) ==
+          BindOutcome::kBound);
+  REQUIRE(bind(store, make_binding("acct-2", make_index(2, 1), Channel::kPhone), 1) ==
+          BindOutcome::kBound);
+  REQUIRE(bind(store, make_binding("acct-3", make_index(3, 2), Channel::kPhone), 1) ==
+          BindOutcome::kBound);
+  ChallengeRecord live = make_challenge(1, kT0 + minutes(10));
+  live.index.key_version = 1;
+  ChallengeRecord expired = make_challenge(2, kT0 - minutes(1));
+  expired.index.key_version = 1;
+  ChallengeRecord other = make_challenge(3, kT0 + minutes(10));
+  other.index.key_version = 2;
+  for (const ChallengeRecord& r : {live, expired, other}) create(store, r);
+
+  auto v1 = store.key_version_usage(1, kT0);
+  REQUIRE(v1.is_ok());
+  CHECK(v1->bindings == 2);
+  CHECK(v1->challenges == 1);  // the expired one no longer uses the key
+  auto v2 = store.key_version_usage(2, kT0);
+  REQUIRE(v2.is_ok());
+  CHECK(v2->bindings == 1);
+  CHECK(v2->challenges == 1);
+  auto v3 = store.key_version_usage(3, kT0);
+  REQUIRE(v3.is_ok());
+  CHECK(v3->bindings == 0);
+  CHECK(v3->challenges == 0);
+}
+
 }  // namespace veribind::testing::contract
 
 // One TEST_CASE per promise. MAKE_STORE is evaluated inside each test case.
@@ -1007,4 +1169,19 @@ inline void retention_stats_bytes_grow_with_the_rows_and_reading_them_changes_no
   VERIBIND_STORE_CONTRACT_CASE(                                                                    \
       TAG, MAKE_STORE,                                                                             \
       "retention_stats bytes grow with the rows and reading them changes nothing",                 \
-      retention_stats_bytes_grow_with_the_rows_and_reading_them_changes_nothing)
+      retention_stats_bytes_grow_with_the_rows_and_reading_them_changes_nothing)                   \
+  VERIBIND_STORE_CONTRACT_CASE(                                                                    \
+      TAG, MAKE_STORE, "insert_binding_across counts the identifier under every key version",      \
+      insert_binding_across_counts_the_identifier_under_every_key_version)                         \
+  VERIBIND_STORE_CONTRACT_CASE(                                                                    \
+      TAG, MAKE_STORE, "bindings_of_account returns every field including the sealed contact",     \
+      bindings_of_account_returns_every_field_including_the_sealed_contact)                        \
+  VERIBIND_STORE_CONTRACT_CASE(                                                                    \
+      TAG, MAKE_STORE, "bindings_with_key_version lists one version in batches after a cursor",    \
+      bindings_with_key_version_lists_one_version_in_batches_after_a_cursor)                       \
+  VERIBIND_STORE_CONTRACT_CASE(TAG, MAKE_STORE,                                                    \
+                               "reindex_binding moves a binding only from the index it has",       \
+                               reindex_binding_moves_a_binding_only_from_the_index_it_has)         \
+  VERIBIND_STORE_CONTRACT_CASE(                                                                    \
+      TAG, MAKE_STORE, "key_version_usage counts bindings and live challenges of a version",       \
+      key_version_usage_counts_bindings_and_live_challenges_of_a_version)
