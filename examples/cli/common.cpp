@@ -104,6 +104,10 @@ Result<Identifier> parse_identifier(const IdentifierOptions& options) {
   return Identifier(std::move(email).value());
 }
 
+bool is_postgres_url(std::string_view db) noexcept {
+  return db.starts_with("postgresql://") || db.starts_with("postgres://");
+}
+
 Result<KeyRing> load_key(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
