@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs veribind's build and test dependencies from Debian 12's packages (as root). Skips the
-# package step when everything is installed already.
+# package step when everything is installed already. postgresql (15 on Debian 12) is the
+# throwaway test and benchmark server (scripts/pg-test-server.sh); its cluster is never used.
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config
-  libsodium-dev libssl-dev libsqlite3-dev
+  libsodium-dev libssl-dev libsqlite3-dev libpq-dev postgresql
   libphonenumber-dev libprotobuf-dev libicu-dev
   catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
   clang-format

@@ -71,6 +71,9 @@ class Output {
 // are accepted; deciding which types may receive a code is the caller's policy.
 [[nodiscard]] Result<Identifier> parse_identifier(const IdentifierOptions& options);
 
+// True for a postgresql:// or postgres:// URL: --db then names a PostgreSQL database.
+[[nodiscard]] bool is_postgres_url(std::string_view db) noexcept;
+
 // Loads the key file, with a message that tells a first-time user what to do if it is missing.
 [[nodiscard]] Result<KeyRing> load_key(const std::string& path);
 

@@ -13,7 +13,10 @@ namespace veribind::cli {
 namespace {
 
 void add_common_options(CLI::App& command, CommonOptions& common) {
-  command.add_option("--db", common.db, "SQLite database file")->capture_default_str();
+  command
+      .add_option("--db", common.db,
+                  "SQLite database file, or a postgresql:// URL (several nodes sharing state)")
+      ->capture_default_str();
   command.add_option("--key-file", common.key_file, "master key file (32 bytes, mode 0600)")
       ->capture_default_str();
   command.add_flag("--json", common.json, "print one JSON object on stdout");

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "cli.hpp"
+#include "veribind/postgres_store.hpp"
 #include "veribind/sqlite_store.hpp"
 
 namespace veribind::cli {
@@ -45,18 +46,26 @@ Status validate_account_id(std::string_view account) {
 
 enum class Create : bool { kNo, kYes };
 
-// Only `start` creates the database: a check, link or find against a missing one has nothing to
-// read, and creating an empty file there would hide a wrong --db.
-Result<std::unique_ptr<SqliteStore>> open_store(const std::string& path, Create create) {
+// --db is an SQLite file path, or a postgresql:// (postgres://) URL for PostgresStore.
+// Only `start` creates an SQLite database: a check, link or find against a missing one has nothing
+// to read, and creating an empty file there would hide a wrong --db. A PostgreSQL database must
+// exist already (a wrong name fails to connect); its tables are created on first use.
+Result<std::unique_ptr<Store>> open_store(const std::string& db, Create create) {
+  if (is_postgres_url(db)) {
+    auto store = PostgresStore::open(db);
+    // The URL is not repeated: it may hold a password.
+    if (!store) return Status(store.code(), "PostgreSQL database: " + store.status().message());
+    return std::unique_ptr<Store>(std::move(store).value());
+  }
   std::error_code missing;
-  const auto size = std::filesystem::file_size(path, missing);
+  const auto size = std::filesystem::file_size(db, missing);
   if (create == Create::kNo && (missing || size == 0)) {  // an empty file holds nothing either
     return Status(ErrorCode::kUnavailable,
-                  "no database at " + path + " (veribind start creates it; or pass --db)");
+                  "no database at " + db + " (veribind start creates it; or pass --db)");
   }
-  auto store = SqliteStore::open(path);
-  if (!store) return Status(store.code(), "database " + path + ": " + store.status().message());
-  return store;
+  auto store = SqliteStore::open(db);
+  if (!store) return Status(store.code(), "database " + db + ": " + store.status().message());
+  return std::unique_ptr<Store>(std::move(store).value());
 }
 
 // Prints a CheckResult that did not verify; returns kExitRefused.
@@ -208,10 +217,10 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
 // What check and link share: the key, an existing store, and a verifier over them. Pinned in
 // memory because the verifier refers to the others.
 struct CheckSession {
-  CheckSession(KeyRing key, std::unique_ptr<SqliteStore> db)
+  CheckSession(KeyRing key, std::unique_ptr<Store> db)
       : ring(std::move(key)), store(std::move(db)) {}
   KeyRing ring;
-  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<Store> store;
   SystemClock clock;
   ConsoleSender unused_sender{std::cerr};  // check() never sends
   std::optional<Verifier> verifier;

@@ -131,6 +131,10 @@ Result<Identifier> parse_identifier(const IdentifierOptions& options) {
   return Identifier(std::move(email).value());
 }
 
+bool is_postgres_url(std::string_view db) noexcept {
+  return db.starts_with("postgresql://") || db.starts_with("postgres://");
+}
+
 Result<KeyRing> load_key(const std::string& path) {
   // Every version present: the key file itself (version 1) and "<key file>.vN" beside it.
   auto ring = KeyRing::load_key_files(path);

@@ -443,6 +443,11 @@ struct Workspace {
 };
 
 Result<Workspace> prepare_workspace(const CommonOptions& common, const DemoOptions& options) {
+  if (options.db_given && is_postgres_url(common.db)) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "the demo runs on SQLite only (it shows the bytes of the database file); omit "
+                  "--db or name a new file");
+  }
   if (options.db_given) {
     std::error_code ec;
     if (fs::exists(common.db, ec)) {

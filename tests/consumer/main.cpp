@@ -1,6 +1,7 @@
 // Links against the installed library and runs one verification end to end on SQLite.
 #include <cstdio>
 #include <string>
+#include <veribind/postgres_store.hpp>
 #include <veribind/sqlite_store.hpp>
 #include <veribind/veribind.hpp>
 
@@ -17,6 +18,8 @@ class KeepCode final : public veribind::Sender {
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
+  // Linked, not run: the PostgreSQL backend and its libpq dependency resolve from the install.
+  if (argv[1][0] == '\0') return veribind::PostgresStore::open("postgresql://").is_ok() ? 0 : 3;
   auto ring = veribind::KeyRing::from_master_key(veribind::SecretBytes::random(32));
   auto store = veribind::SqliteStore::open(argv[1]);
   if (!ring || !store) return 1;
