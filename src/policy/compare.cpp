@@ -112,7 +112,10 @@ Result<std::vector<CompareRow>> compare_policies(const CompareMeasurements& m,
   const double breach = a.breach_list_addresses;
   const double cores = a.attacker_cores;
   std::string lengths;
-  for (int l : m.mobile_space.lengths) lengths += (lengths.empty() ? "" : ",") + std::to_string(l);
+  for (int l : m.mobile_space.lengths) {
+    if (!lengths.empty()) lengths += ',';
+    lengths += std::to_string(l);
+  }
   const std::string cores_text = cores == 1 ? "one core" : format_count(cores) + " cores";
 
   std::vector<CompareRow> rows;

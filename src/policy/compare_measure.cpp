@@ -261,7 +261,10 @@ Result<std::vector<std::string>> sample_mobile_numbers(std::string_view region, 
     char digits[32];
     std::snprintf(digits, sizeof digits, "%0*llu", length,
                   static_cast<unsigned long long>(national));
-    numbers.push_back("+" + std::to_string(plan->calling_code) + digits);
+    std::string number = "+";
+    number += std::to_string(plan->calling_code);
+    number += digits;
+    numbers.push_back(std::move(number));
   }
   return numbers;
 }

@@ -14,7 +14,6 @@
 #include <optional>
 #include <string>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 #include "veribind/store.hpp"
@@ -180,20 +179,100 @@ struct Counter {
   std::uint32_t count;
 };
 
-// Counter keys are keyed-PRF outputs: their leading bytes are uniform already.
-struct CounterKeyHash {
-  std::size_t operator()(const CounterKey& key) const noexcept {
+// Counters in 64 shards, each an open-addressing table whose slots hold the key and the count
+// inline (linear probing, load <= 1/2, backward-shift deletion): check() reads or bumps one on
+// every call, and a lookup is then one probe run in one array, usually one cache line, where a
+// node-based map costs a bucket load and a node load. Counter keys are keyed-PRF outputs, so their
+// leading bytes are uniform already: the home slot uses bytes 0-7, the shard byte 8.
+class CounterTable {
+ public:
+  struct Slot {
+    CounterKey key{};
+    Counter counter{};
+    bool used = false;
+  };
+
+  Counter* find(const CounterKey& key) {
+    const std::size_t s = find_slot(key);
+    return s == kNoSlot ? nullptr : &slots_[s].counter;
+  }
+
+  // The counter of `key`, made (zeroed) if absent.
+  Counter& find_or_add(const CounterKey& key) {
+    if (Counter* c = find(key)) return *c;
+    if (2 * (size_ + 1) > slots_.size()) grow();
+    std::size_t s = home(key);
+    while (slots_[s].used) s = (s + 1) & mask();
+    slots_[s] = Slot{key, Counter{}, true};
+    ++size_;
+    return slots_[s].counter;
+  }
+
+  bool erase(const CounterKey& key) {
+    const std::size_t s = find_slot(key);
+    if (s == kNoSlot) return false;
+    remove_slot(s);
+    return true;
+  }
+
+  template <typename F>
+  void for_each(F f) const {
+    for (const Slot& slot : slots_) {
+      if (slot.used) f(slot.key, slot.counter);
+    }
+  }
+
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] std::size_t bytes() const { return slots_.size() * sizeof(Slot); }
+
+ private:
+  static constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
+
+  [[nodiscard]] std::size_t mask() const { return slots_.size() - 1; }
+  [[nodiscard]] std::size_t home(const CounterKey& key) const {
     std::uint64_t h;
     std::memcpy(&h, key.data(), sizeof h);
-    return static_cast<std::size_t>(h);
+    return static_cast<std::size_t>(h) & mask();
   }
+
+  std::size_t find_slot(const CounterKey& key) const {
+    if (slots_.empty()) return kNoSlot;
+    for (std::size_t s = home(key);; s = (s + 1) & mask()) {
+      if (!slots_[s].used) return kNoSlot;
+      if (slots_[s].key == key) return s;
+    }
+  }
+
+  void remove_slot(std::size_t hole) {
+    slots_[hole].used = false;
+    for (std::size_t s = (hole + 1) & mask(); slots_[s].used; s = (s + 1) & mask()) {
+      const std::size_t h = home(slots_[s].key);
+      // Move s back into the hole unless its home lies cyclically in (hole, s].
+      if (((s - h) & mask()) >= ((s - hole) & mask())) {
+        slots_[hole] = slots_[s];
+        slots_[s].used = false;
+        hole = s;
+      }
+    }
+    --size_;
+  }
+
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
+    size_ = 0;
+    for (const Slot& slot : old) {
+      if (slot.used) find_or_add(slot.key) = slot.counter;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
 };
 
-// Counters in 64 hashed shards: check() reads or bumps one on every call, so a single map under
-// one lock would be a hot spot (and a 10^6-entry tree a chain of cache misses).
 struct CounterShard {
   std::mutex mutex;
-  std::unordered_map<CounterKey, Counter, CounterKeyHash> counters;
+  CounterTable counters;
 };
 
 using IndexKey = std::pair<std::array<std::uint8_t, BlindIndex::kBytes>, std::uint32_t>;
@@ -294,16 +373,13 @@ Result<CounterState> MemoryStore::add_to_counter(const CounterKey& key, std::uin
                                                  Timestamp window_end, Timestamp now) {
   CounterShard& shard = impl_->counter_shard(key);
   std::lock_guard lock(shard.mutex);
-  auto it = shard.counters.find(key);
-  const bool live = it != shard.counters.end() && now < it->second.window_end;
   if (delta == 0) {
-    return live ? CounterState{it->second.count, it->second.window_end} : CounterState{};
+    const Counter* c = shard.counters.find(key);
+    return c != nullptr && now < c->window_end ? CounterState{c->count, c->window_end}
+                                               : CounterState{};
   }
-  if (!live) {
-    if (it == shard.counters.end()) it = shard.counters.emplace(key, Counter{}).first;
-    it->second = Counter{window_end, 0};
-  }
-  Counter& c = it->second;
+  Counter& c = shard.counters.find_or_add(key);
+  if (now >= c.window_end) c = Counter{window_end, 0};  // absent (zeroed) or ended: a new window
   c.count = delta > std::numeric_limits<std::uint32_t>::max() - c.count
                 ? std::numeric_limits<std::uint32_t>::max()
                 : c.count + delta;
@@ -359,16 +435,16 @@ Result<PurgeCounts> MemoryStore::purge_expired(Timestamp now, std::size_t batch)
     std::lock_guard lock(shard.mutex);
     counts.challenges += shard.purge(now, batch - counts.challenges);
   }
+  std::vector<CounterKey> ended;
   for (CounterShard& shard : impl_->counter_shards) {
+    if (counts.counters >= batch) break;
     std::lock_guard lock(shard.mutex);
-    for (auto it = shard.counters.begin(); it != shard.counters.end() && counts.counters < batch;) {
-      if (it->second.window_end <= now) {
-        it = shard.counters.erase(it);
-        ++counts.counters;
-      } else {
-        ++it;
-      }
-    }
+    ended.clear();
+    shard.counters.for_each([&](const CounterKey& key, const Counter& c) {
+      if (c.window_end <= now && counts.counters + ended.size() < batch) ended.push_back(key);
+    });
+    for (const CounterKey& key : ended) shard.counters.erase(key);
+    counts.counters += ended.size();
   }
   return counts;
 }
@@ -398,17 +474,14 @@ Result<std::vector<RowKindStats>> MemoryStore::retention_stats(Timestamp now) {
   counters.kind = "counters";
   for (CounterShard& shard : impl_->counter_shards) {
     std::lock_guard lock(shard.mutex);
-    for (const auto& [key, counter] : shard.counters) {
+    shard.counters.for_each([&](const CounterKey&, const Counter& counter) {
       ++counters.rows;
       if (counter.window_end <= now) ++counters.expired;
       if (!counters.earliest_expiry || counter.window_end < *counters.earliest_expiry) {
         counters.earliest_expiry = counter.window_end;
       }
-    }
-    // Hash-table nodes plus their bucket pointers.
-    counters.bytes +=
-        shard.counters.size() * (sizeof(std::pair<const CounterKey, Counter>) + kMapNodeOverhead) +
-        shard.counters.bucket_count() * sizeof(void*);
+    });
+    counters.bytes += shard.counters.bytes();  // the slot arrays, empty slots included
   }
 
   RowKindStats bindings;
