@@ -386,6 +386,24 @@ std::vector<std::string> without_cooldown(std::vector<std::string> args) {
   return args;
 }
 
+TEST_CASE("SQLite-only commands refuse a PostgreSQL URL without repeating it", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  const std::string url = "postgresql://veribind:s3cret-pw@127.0.0.1:1/veribind";
+  for (std::vector<std::string> args : {std::vector<std::string>{"purge", "--json"},
+                                        {"retention", "--json"},
+                                        {"audit", "verify", "--json"},
+                                        {"erase", "acct-1", "--json"}}) {
+    args.insert(args.end(), {"--db", url});
+    const Run run = run_cli(dir.path(), args);
+    INFO(args[0]);
+    CHECK(run.exit_code == 2);
+    CHECK(error_code_of(run) == "invalid_argument");
+    CHECK(run.out.find("s3cret") == std::string::npos);
+    CHECK(run.err.find("s3cret") == std::string::npos);
+  }
+}
+
 TEST_CASE("start: a second code to one number within the cooldown exits 3 and names the limit",
           "[cli]") {
   TempDir dir;

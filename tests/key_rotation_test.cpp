@@ -250,10 +250,14 @@ TEST_CASE("rotation: a challenge started under v1 still verifies after v2 is add
   REQUIRE(registry.link("acct-1", std::move(*r.verified), phone).is_ok());
   CHECK(world.bindings("acct-1")[0].index.key_version == 2);
 
-  // A resend of a v1 challenge works too, under v1 keys; new challenges use v2.
+  // A resend of a v1 challenge works too, under v1 keys, but never extends its life (so that it
+  // cannot keep v1 in use); new challenges use v2.
   Challenge c2 = before.start(phone, Purpose::kLogin).value();
   world.clock.advance(31s);
-  REQUIRE(after.resend(c2.id, phone).is_ok());
+  auto resent = after.resend(c2.id, phone);
+  REQUIRE(resent.is_ok());
+  REQUIRE(resent->sent());
+  CHECK(resent->expires_at == c2.expires_at);
   CheckResult r2 = after.check(c2.id, world.sender.last_code(), Purpose::kLogin).value();
   CHECK(r2.outcome == CheckOutcome::kVerified);
   Challenge c3 = after.start(phone, Purpose::kLogin).value();
@@ -344,6 +348,22 @@ TEST_CASE("rotation: a version is in use while a binding, live challenge or data
   REQUIRE(registry.refresh(phone, world.verify(*keys.new_ring, phone, Purpose::kLogin)).is_ok());
   CHECK(registry.key_version_usage(1)->total() == 0);
   CHECK(registry.key_version_usage(2)->bindings == 1);
+}
+
+TEST_CASE("rotation: audit entries keep their version in use, so the log stays verifiable",
+          "[rotation][audit]") {
+  Keys keys;
+  World world;
+  const PhoneNumber phone = number("+92 300 1234567");
+  const LegalRequest request{"Authority", "REF-1", "Order 7", "operator"};
+  REQUIRE(world.registry(*keys.old_ring).disclose(phone, request).is_ok());
+  Registry registry = world.registry(*keys.new_ring);
+  KeyUsage used = registry.key_version_usage(1).value();
+  CHECK(used.audit_entries == 2);  // the entry and the head
+  CHECK(used.total() == 2);
+  REQUIRE(registry.disclose(phone, request).is_ok());  // under v2 from now on, the head too
+  CHECK(registry.key_version_usage(1)->audit_entries == 1);
+  CHECK(registry.key_version_usage(2)->audit_entries == 2);
 }
 
 TEST_CASE("rotation: rotate refuses a batch of 0 and changes nothing", "[rotation]") {

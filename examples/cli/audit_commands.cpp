@@ -18,6 +18,12 @@ namespace {
 // The rule of the other read-only commands (commands.cpp): a missing or empty database holds
 // nothing, and creating one here would hide a wrong --db.
 Result<std::unique_ptr<SqliteStore>> open_existing_store(const std::string& path) {
+  if (is_postgres_url(path)) {
+    // The URL may hold a password: it is not repeated.
+    return Status(ErrorCode::kInvalidArgument,
+                  "this command works on a SQLite database file; it does not take a PostgreSQL "
+                  "URL yet");
+  }
   std::error_code missing;
   const auto size = std::filesystem::file_size(path, missing);
   if (missing || size == 0) {

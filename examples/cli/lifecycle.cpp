@@ -20,6 +20,12 @@ namespace {
 
 // An existing main store; these commands never create one.
 Result<std::unique_ptr<SqliteStore>> open_existing_store(const std::string& path) {
+  if (is_postgres_url(path)) {
+    // The URL may hold a password: it is not repeated.
+    return Status(ErrorCode::kInvalidArgument,
+                  "this command works on a SQLite database file; it does not take a PostgreSQL "
+                  "URL yet");
+  }
   std::error_code missing;
   const auto size = std::filesystem::file_size(path, missing);
   if (missing || size == 0) {
@@ -65,7 +71,8 @@ nlohmann::json usage_json(std::uint32_t version, const KeyUsage& usage) {
   return {{"version", version},
           {"bindings", usage.bindings},
           {"challenges", usage.challenges},
-          {"data_keys", usage.data_keys}};
+          {"data_keys", usage.data_keys},
+          {"audit_entries", usage.audit_entries}};
 }
 
 }  // namespace
@@ -131,7 +138,9 @@ int run_rotate(const CommonOptions& common, const RotateOptions& options) {
                            " rows: " + std::to_string(usage->bindings) +
                            " bindings (unsealed ones move when their owner next verifies), " +
                            std::to_string(usage->challenges) + " live challenges (they expire), " +
-                           std::to_string(usage->data_keys) + " data keys (run veribind rotate)");
+                           std::to_string(usage->data_keys) + " data keys (run veribind rotate), " +
+                           std::to_string(usage->audit_entries) +
+                           " audit log entries (they stay verifiable only with it)");
     }
     if (Status destroyed = KeyRing::destroy_key_file(common.key_file, version); !destroyed) {
       return out.error(destroyed);

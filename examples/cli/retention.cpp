@@ -14,6 +14,12 @@ namespace {
 
 // Neither command creates a database: purging or describing a missing one means a wrong --db.
 Result<std::unique_ptr<SqliteStore>> open_existing_store(const std::string& path) {
+  if (is_postgres_url(path)) {
+    // The URL may hold a password: it is not repeated.
+    return Status(ErrorCode::kInvalidArgument,
+                  "this command works on a SQLite database file; it does not take a PostgreSQL "
+                  "URL yet");
+  }
   std::error_code missing;
   const auto size = std::filesystem::file_size(path, missing);
   if (missing || size == 0) {

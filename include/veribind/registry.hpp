@@ -66,7 +66,12 @@ struct KeyUsage {
   std::size_t bindings = 0;    // bindings indexed under it
   std::size_t challenges = 0;  // live challenges started under it (they expire by themselves)
   std::size_t data_keys = 0;   // data keys wrapped under it (0 without a contact key store)
-  [[nodiscard]] std::size_t total() const noexcept { return bindings + challenges + data_keys; }
+  // Audit log entries (and the head) MACed under it: retiring the version would leave them
+  // unverifiable, so the log keeps its version in use.
+  std::size_t audit_entries = 0;
+  [[nodiscard]] std::size_t total() const noexcept {
+    return bindings + challenges + data_keys + audit_entries;
+  }
 };
 
 class Registry {

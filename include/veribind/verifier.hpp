@@ -267,7 +267,8 @@ class Verifier {
   };
   Result<Challenge> send_new_code(const Identifier& identifier, const ChallengeRecord& base,
                                   bool reissue, const RequestContext& context,
-                                  const SecretBytes& tag_key);
+                                  const SecretBytes& tag_key,
+                                  Timestamp latest_expiry = Timestamp::max());
   [[nodiscard]] bool region_allowed(std::string_view region) const;
   // The code-tag key of `version`, or nullptr if the ring did not hold it.
   [[nodiscard]] const SecretBytes* tag_key_for(std::uint32_t version) const noexcept;

@@ -515,12 +515,24 @@ Result<RotationReport> Registry::rotate(std::size_t batch) {
 Result<KeyUsage> Registry::key_version_usage(std::uint32_t key_version) {
   auto usage = store_->key_version_usage(key_version, clock_->now());
   if (!usage) return usage.status();
-  KeyUsage out{usage->bindings, usage->challenges, 0};
+  KeyUsage out{usage->bindings, usage->challenges, 0, 0};
   if (contact_keys_ != nullptr) {
     auto keys = contact_keys_->count_kek_version(key_version);
     if (!keys) return keys.status();
     out.data_keys = *keys;
   }
+  // The audit log, in batches: an operator's command, not a hot path.
+  constexpr std::size_t kBatch = 1000;
+  for (std::uint64_t from = 1;;) {
+    auto entries = store_->scan_audit(from, kBatch);
+    if (!entries) return entries.status();
+    for (const AuditRecord& e : *entries) out.audit_entries += e.mac_key_version == key_version;
+    if (entries->size() < kBatch) break;
+    from = entries->back().sequence + 1;
+  }
+  auto head = store_->audit_head();
+  if (!head) return head.status();
+  if (*head && (*head)->mac_key_version == key_version) ++out.audit_entries;
   return out;
 }
 

@@ -992,7 +992,11 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& co
   const std::string timeout = std::to_string(options.statement_timeout.count());
   impl->session_setup = "SET statement_timeout = " + timeout +
                         "; SET idle_in_transaction_session_timeout = " + timeout +
-                        "; SET client_min_messages = warning";
+                        "; SET client_min_messages = warning"
+                        // The advisory-lock-then-statement steps (bindings, audit appends) need
+                        // each statement to see what committed before it: READ COMMITTED, whatever
+                        // the server's or role's default.
+                        "; SET default_transaction_isolation = 'read committed'";
   if (!options.schema.empty()) {
     impl->session_setup += "; SET search_path = \"" + options.schema + "\"";
   }

@@ -288,7 +288,16 @@ Result<Challenge> Verifier::resend(std::string_view challenge_id, const Identifi
     return Status(ErrorCode::kIdentifierMismatch,
                   "the challenge was not started for this identifier");
   }
-  return send_new_code(identifier, *record, /*reissue=*/true, context, *tag_key);
+  ChallengeRecord base = *record;
+  Timestamp latest_expiry = Timestamp::max();
+  if (record->index.key_version != indexer_.key_version()) {
+    // A challenge from before a rotation: the limits are the identifier's current ones (counted
+    // under its current index), and a resend never extends its life, so that it cannot be kept
+    // alive past the retirement of its key version.
+    base.index = indexer_.compute(identifier);
+    latest_expiry = record->expires_at;
+  }
+  return send_new_code(identifier, base, /*reissue=*/true, context, *tag_key, latest_expiry);
 }
 
 // Every request runs every step below, in this order, whatever its outcome: the same store
@@ -400,7 +409,7 @@ Result<Refusal> Verifier::apply_send_limits(const ChallengeRecord& record, bool 
 
 Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const ChallengeRecord& base,
                                           bool reissue, const RequestContext& context,
-                                          const SecretBytes& tag_key) {
+                                          const SecretBytes& tag_key, Timestamp latest_expiry) {
   const Timestamp now = clock_->now();
   const bool statically_allowed =
       base.channel != Channel::kPhone || (config_.sms_phone_types.contains(base.phone_type) &&
@@ -409,7 +418,7 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
   if (!refusal) return refusal.status();
 
   ChallengeRecord record = base;
-  record.expires_at = now + duration_cast<milliseconds>(config_.code_ttl);
+  record.expires_at = std::min(now + duration_cast<milliseconds>(config_.code_ttl), latest_expiry);
   CodeBuffer code;
   generate_code(code.digits.data(), config_.code_length);
   const std::string_view code_text(code.digits.data(),
