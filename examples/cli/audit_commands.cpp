@@ -15,26 +15,6 @@ namespace veribind::cli {
 
 namespace {
 
-// The rule of the other read-only commands (commands.cpp): a missing or empty database holds
-// nothing, and creating one here would hide a wrong --db.
-Result<std::unique_ptr<SqliteStore>> open_existing_store(const std::string& path) {
-  if (is_postgres_url(path)) {
-    // The URL may hold a password: it is not repeated.
-    return Status(ErrorCode::kInvalidArgument,
-                  "this command works on a SQLite database file; it does not take a PostgreSQL "
-                  "URL yet");
-  }
-  std::error_code missing;
-  const auto size = std::filesystem::file_size(path, missing);
-  if (missing || size == 0) {
-    return Status(ErrorCode::kUnavailable,
-                  "no database at " + path + " (veribind start creates it; or pass --db)");
-  }
-  auto store = SqliteStore::open(path);
-  if (!store) return Status(store.code(), "database " + path + ": " + store.status().message());
-  return store;
-}
-
 // The identifier of `disclose`, given as one argument: an email address if it holds '@', a phone
 // number otherwise. Messages never repeat it.
 Result<Identifier> parse_disclosed(const DiscloseOptions& options) {
@@ -137,7 +117,7 @@ int run_disclose(const CommonOptions& common, const DiscloseOptions& options) {
   if (!identifier) return out.error(identifier.status());
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_existing_store(common.db);
+  auto store = open_existing_sqlite(common.db);
   if (!store) return out.error(store.status());
 
   const SystemClock clock;
@@ -173,7 +153,7 @@ int run_audit_verify(const CommonOptions& common) {
   const Output out(common.json);
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_existing_store(common.db);
+  auto store = open_existing_sqlite(common.db);
   if (!store) return out.error(store.status());
   auto report = AuditLog(**store).verify(*ring);
   if (!report) return out.error(report.status());
@@ -227,7 +207,7 @@ int run_transparency(const CommonOptions& common, const TransparencyOptions& opt
   }
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_existing_store(common.db);
+  auto store = open_existing_sqlite(common.db);
   if (!store) return out.error(store.status());
   auto report = AuditLog(**store).transparency(*ring, since);
   if (!report) return out.error(report.status());

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "veribind/sqlite_contact_key_store.hpp"
+#include "veribind/sqlite_store.hpp"
 #include "veribind/veribind.hpp"
 
 namespace veribind::cli {
@@ -73,6 +74,11 @@ class Output {
 
 // True for a postgresql:// or postgres:// URL: --db then names a PostgreSQL database.
 [[nodiscard]] bool is_postgres_url(std::string_view db) noexcept;
+
+// The SQLite database of a command that works on one file and never creates it (purge, retention,
+// audit, disclose, transparency, rotate, erase, contact): a missing or empty file means a wrong
+// --db. A PostgreSQL URL is refused without repeating it (it may hold a password).
+[[nodiscard]] Result<std::unique_ptr<SqliteStore>> open_existing_sqlite(const std::string& path);
 
 // Loads the key file, with a message that tells a first-time user what to do if it is missing.
 [[nodiscard]] Result<KeyRing> load_key(const std::string& path);

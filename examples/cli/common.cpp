@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 
 #include "cli.hpp"
@@ -133,6 +134,23 @@ Result<Identifier> parse_identifier(const IdentifierOptions& options) {
 
 bool is_postgres_url(std::string_view db) noexcept {
   return db.starts_with("postgresql://") || db.starts_with("postgres://");
+}
+
+Result<std::unique_ptr<SqliteStore>> open_existing_sqlite(const std::string& path) {
+  if (is_postgres_url(path)) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "this command works on a SQLite database file; it does not take a PostgreSQL "
+                  "URL yet");
+  }
+  std::error_code missing;
+  const auto size = std::filesystem::file_size(path, missing);
+  if (missing || size == 0) {
+    return Status(ErrorCode::kUnavailable,
+                  "no database at " + path + " (veribind start creates it; or pass --db)");
+  }
+  auto store = SqliteStore::open(path);
+  if (!store) return Status(store.code(), "database " + path + ": " + store.status().message());
+  return store;
 }
 
 Result<KeyRing> load_key(const std::string& path) {

@@ -18,25 +18,6 @@ namespace veribind::cli {
 
 namespace {
 
-// An existing main store; these commands never create one.
-Result<std::unique_ptr<SqliteStore>> open_existing_store(const std::string& path) {
-  if (is_postgres_url(path)) {
-    // The URL may hold a password: it is not repeated.
-    return Status(ErrorCode::kInvalidArgument,
-                  "this command works on a SQLite database file; it does not take a PostgreSQL "
-                  "URL yet");
-  }
-  std::error_code missing;
-  const auto size = std::filesystem::file_size(path, missing);
-  if (missing || size == 0) {
-    return Status(ErrorCode::kUnavailable,
-                  "no database at " + path + " (veribind start creates it; or pass --db)");
-  }
-  auto store = SqliteStore::open(path);
-  if (!store) return Status(store.code(), "database " + path + ": " + store.status().message());
-  return store;
-}
-
 // The key store if present, else none; and a Registry over whichever there is.
 struct Session {
   KeyRing ring;
@@ -51,7 +32,7 @@ Result<std::unique_ptr<Session>> open_session(const CommonOptions& common,
                                               LinkPolicy policy = LinkPolicy::phone_linked()) {
   auto ring = load_key(common.key_file);
   if (!ring) return ring.status();
-  auto store = open_existing_store(common.db);
+  auto store = open_existing_sqlite(common.db);
   if (!store) return store.status();
   auto keys = open_contact_keys_if_present(contact_keys_path);
   if (!keys) return keys.status();

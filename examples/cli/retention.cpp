@@ -12,25 +12,6 @@ namespace veribind::cli {
 
 namespace {
 
-// Neither command creates a database: purging or describing a missing one means a wrong --db.
-Result<std::unique_ptr<SqliteStore>> open_existing_store(const std::string& path) {
-  if (is_postgres_url(path)) {
-    // The URL may hold a password: it is not repeated.
-    return Status(ErrorCode::kInvalidArgument,
-                  "this command works on a SQLite database file; it does not take a PostgreSQL "
-                  "URL yet");
-  }
-  std::error_code missing;
-  const auto size = std::filesystem::file_size(path, missing);
-  if (missing || size == 0) {
-    return Status(ErrorCode::kUnavailable,
-                  "no database at " + path + " (veribind start creates it; or pass --db)");
-  }
-  auto store = SqliteStore::open(path);
-  if (!store) return Status(store.code(), "database " + path + ": " + store.status().message());
-  return store;
-}
-
 nlohmann::json optional_time(const std::optional<Timestamp>& t) {
   return t ? nlohmann::json(iso8601_utc(*t)) : nlohmann::json(nullptr);
 }
@@ -42,7 +23,7 @@ int run_purge(const CommonOptions& common, const PurgeOptions& options) {
   if (options.batch < 1 || options.batch > 1000000) {
     return out.error(ErrorCode::kInvalidArgument, "--batch must be 1..1000000");
   }
-  auto store = open_existing_store(common.db);
+  auto store = open_existing_sqlite(common.db);
   if (!store) return out.error(store.status());
   const Timestamp now = SystemClock().now();
   // Batches keep each write transaction short, so verifications are not held up behind a purge.
@@ -74,7 +55,7 @@ int run_purge(const CommonOptions& common, const PurgeOptions& options) {
 
 int run_retention(const CommonOptions& common) {
   const Output out(common.json);
-  auto store = open_existing_store(common.db);
+  auto store = open_existing_sqlite(common.db);
   if (!store) return out.error(store.status());
   const Timestamp now = SystemClock().now();
   auto stats = (*store)->retention_stats(now);
