@@ -1075,7 +1075,8 @@ TEST_CASE("retention: lists every kind with rows, bytes, oldest and what a row r
   const Run run = run_cli(dir.path(), {"retention", "--json"});
   REQUIRE(run.exit_code == 0);
   const json retention = json_of(run);
-  REQUIRE(retention["kinds"].size() == 3);
+  REQUIRE(retention["kinds"].size() == 4);
+  CHECK(kind_entry(retention, "audit_log")["rows"] == 0);
   const json& bindings = kind_entry(retention, "bindings");
   REQUIRE(bindings["rows"] == 1);
   REQUIRE(bindings["bytes"].get<std::uint64_t>() > 0);

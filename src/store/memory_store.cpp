@@ -504,7 +504,23 @@ Result<std::vector<RowKindStats>> MemoryStore::retention_stats(Timestamp now) {
                         heap_bytes(account) + keys.capacity() * sizeof(keys.front());
     }
   }
-  return std::vector<RowKindStats>{std::move(challenges), std::move(counters), std::move(bindings)};
+  RowKindStats audit;
+  audit.kind = "audit_log";
+  {
+    std::lock_guard lock(impl_->audit_mutex);
+    audit.rows = impl_->audit.size();
+    if (!impl_->audit.empty()) audit.oldest_created = impl_->audit.front().time;
+    for (const AuditRecord& e : impl_->audit) {
+      audit.bytes += sizeof(AuditRecord);
+      for (const std::string* text :
+           {&e.authority, &e.reference, &e.legal_basis, &e.requested_by}) {
+        if (text->capacity() > 15) audit.bytes += text->capacity() + 1;  // beyond the SSO buffer
+      }
+    }
+    if (impl_->audit_head) audit.bytes += sizeof(AuditHead);
+  }
+  return std::vector<RowKindStats>{std::move(challenges), std::move(counters), std::move(bindings),
+                                   std::move(audit)};
 }
 
 std::size_t MemoryStore::challenge_count() const {

@@ -344,6 +344,10 @@ const StatementDef& statement(Stmt which) {
        "UNION ALL "
        "SELECT 2::smallint, count(*), 0::bigint, min(created_at), NULL::bigint, "
        "pg_total_relation_size('bindings'::regclass) FROM bindings "
+       "UNION ALL "
+       "SELECT 3::smallint, count(*), 0::bigint, min(time), NULL::bigint, "
+       "pg_total_relation_size('audit_log'::regclass) + "
+       "pg_total_relation_size('audit_head'::regclass) FROM audit_log "
        "ORDER BY 1",
        {kInt8}},
       {"vb_bindings_of_account",
@@ -1346,8 +1350,8 @@ Result<std::vector<RowKindStats>> PostgresStore::retention_stats(Timestamp now) 
     // One statement: every figure comes from the same snapshot.
     PgResult r = run_prepared(conn, kRetentionStats, p);
     if (!tuples_ok(r.get())) return result_error(op, conn, r.get());
-    static constexpr std::array<std::string_view, 3> kKinds = {"challenges", "counters",
-                                                               "bindings"};
+    static constexpr std::array<std::string_view, 4> kKinds = {"challenges", "counters", "bindings",
+                                                               "audit_log"};
     if (PQntuples(r.get()) != static_cast<int>(kKinds.size())) {
       return store_error(op, "unexpected result shape");
     }

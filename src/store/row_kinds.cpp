@@ -8,7 +8,7 @@
 namespace veribind {
 namespace {
 
-constexpr std::array<RowKindDescription, 3> kRowKinds{{
+constexpr std::array<RowKindDescription, 4> kRowKinds{{
     {"challenges",
      "until the code expires (10 min by default) or is used; purge_expired removes expired ones",
      "challenge id, keyed code tag, blind index, purpose, channel, phone type and region, "
@@ -23,6 +23,12 @@ constexpr std::array<RowKindDescription, 3> kRowKinds{{
      "account id + blind index + key version, channel, creation time: that this account is bound "
      "to some phone or email since then; reveals the identifier only to a holder of the key (who "
      "can enumerate phone numbers, see veribind compare)"},
+    {"audit_log",
+     "kept: an append-only record of lawful requests answered (Registry::disclose); purge never "
+     "removes it, and its key version stays in use",
+     "time, authority, reference, legal basis and requester of each request, the blind index "
+     "asked about and how many accounts were returned: which requests were made; which identifier, "
+     "only to a holder of the key"},
 }};
 
 }  // namespace

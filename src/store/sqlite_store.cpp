@@ -1118,6 +1118,9 @@ constexpr std::uint64_t kEstimateChallengeBytes = (16 + 16 + 32 + 2 + 8 * 8 + 16
 constexpr std::uint64_t kEstimateCounterBytes = (32 + 8 + 8 + 16) + (8 + 32 + 16);
 constexpr std::uint64_t kEstimateBindingBytes =
     (32 + 8 * 4 + 16) + (1 + 8 + 16) + (32 + 8 + 8 + 8 + 16);  // + 3 x account id
+// An audit entry: sequence, time, index, versions, count, channel (~40) and two 32-byte MACs, plus
+// its four texts (added per row) and record overhead.
+constexpr std::uint64_t kEstimateAuditBytes = 130;
 
 }  // namespace
 
@@ -1125,11 +1128,13 @@ Result<std::vector<RowKindStats>> SqliteStore::retention_stats(Timestamp now) {
   constexpr std::string_view op = "retention_stats";
   std::lock_guard lock(impl_->mutex);
   sqlite3* db = impl_->db;
-  std::vector<RowKindStats> stats(3);
+  std::vector<RowKindStats> stats(4);
   stats[0].kind = "challenges";
   stats[1].kind = "counters";
   stats[2].kind = "bindings";
+  stats[3].kind = "audit_log";
   std::uint64_t account_id_bytes = 0;
+  std::uint64_t audit_text_bytes = 0;
 
   // A deferred transaction: one read snapshot for every query, and no write lock taken.
   int rc = exec(db, "BEGIN");
@@ -1159,6 +1164,17 @@ Result<std::vector<RowKindStats>> SqliteStore::retention_stats(Timestamp now) {
                      account_id_bytes = column_count(s, 2);
                    });
   }
+  if (rc == SQLITE_OK) {
+    rc = query_row(db,
+                   "SELECT count(*), min(time), coalesce(sum(length(CAST(authority AS BLOB)) + "
+                   "length(CAST(reference AS BLOB)) + length(CAST(legal_basis AS BLOB)) + "
+                   "length(CAST(requested_by AS BLOB))), 0) FROM audit_log WHERE ?1 = ?1",
+                   now, [&](sqlite3_stmt* s) {
+                     stats[3].rows = column_count(s, 0);
+                     stats[3].oldest_created = optional_time(s, 1);
+                     audit_text_bytes = column_count(s, 2);
+                   });
+  }
   // dbstat lists every page of the file by the table or index it belongs to; an index is counted
   // with its table. SQLite builds without SQLITE_ENABLE_DBSTAT_VTAB fail to prepare this.
   bool measured = false;
@@ -1176,8 +1192,9 @@ Result<std::vector<RowKindStats>> SqliteStore::retention_stats(Timestamp now) {
                 : std::string_view(reinterpret_cast<const char*>(name),
                                    static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
         for (RowKindStats& kind : stats) {
-          if (kind.kind == table) kind.bytes = column_count(s, 1);
+          if (kind.kind == table) kind.bytes += column_count(s, 1);
         }
+        if (table == "audit_head") stats[3].bytes += column_count(s, 1);  // the log's own head
       }
       sqlite3_finalize(s);
       if (rc == SQLITE_DONE) {
@@ -1194,6 +1211,7 @@ Result<std::vector<RowKindStats>> SqliteStore::retention_stats(Timestamp now) {
     stats[0].bytes = stats[0].rows * kEstimateChallengeBytes;
     stats[1].bytes = stats[1].rows * kEstimateCounterBytes;
     stats[2].bytes = stats[2].rows * kEstimateBindingBytes + 3 * account_id_bytes;
+    stats[3].bytes = stats[3].rows * kEstimateAuditBytes + audit_text_bytes;
   }
   return stats;
 }

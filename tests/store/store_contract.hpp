@@ -830,7 +830,7 @@ inline void retention_stats_lists_every_kind_with_a_description_even_when_empty(
     REQUIRE_FALSE(s.oldest_created.has_value());
     REQUIRE_FALSE(s.earliest_expiry.has_value());
   }
-  REQUIRE(kinds == std::vector<std::string>{"challenges", "counters", "bindings"});
+  REQUIRE(kinds == std::vector<std::string>{"challenges", "counters", "bindings", "audit_log"});
 }
 
 inline void retention_stats_counts_rows_expired_rows_and_the_oldest_of_each_kind(Store& store) {
@@ -843,6 +843,8 @@ inline void retention_stats_counts_rows_expired_rows_and_the_oldest_of_each_kind
           BindOutcome::kBound);
   REQUIRE(bind(store, make_binding("acct-a", make_index(1), Channel::kEmail, kT0 - hours(3)), 1) ==
           BindOutcome::kBound);
+  REQUIRE(append(store, make_audit_entry(1)) == AuditAppendOutcome::kAppended);
+  REQUIRE(append(store, make_audit_entry(2)) == AuditAppendOutcome::kAppended);
 
   const std::vector<RowKindStats> stats = retention(store, kT0);
   const RowKindStats& challenges = kind_of(stats, "challenges");
@@ -859,6 +861,11 @@ inline void retention_stats_counts_rows_expired_rows_and_the_oldest_of_each_kind
   REQUIRE(bindings.expired == 0);
   REQUIRE(bindings.oldest_created == kT0 - hours(3));
   REQUIRE_FALSE(bindings.earliest_expiry.has_value());
+  const RowKindStats& audit = kind_of(stats, "audit_log");
+  REQUIRE(audit.rows == 2);
+  REQUIRE(audit.expired == 0);  // kept: purge never removes audit entries
+  REQUIRE(audit.oldest_created == make_audit_entry(1).time);
+  REQUIRE_FALSE(audit.earliest_expiry.has_value());
   for (const RowKindStats& s : stats) REQUIRE(s.bytes > 0);
 
   // The figures agree with what purge_expired then removes, and change with it.
@@ -871,6 +878,7 @@ inline void retention_stats_counts_rows_expired_rows_and_the_oldest_of_each_kind
   REQUIRE(kind_of(after, "challenges").earliest_expiry == kT0 + minutes(10));
   REQUIRE(kind_of(after, "counters").rows == 1);
   REQUIRE(kind_of(after, "bindings").rows == 2);
+  REQUIRE(kind_of(after, "audit_log").rows == 2);
 }
 
 inline void retention_stats_bytes_grow_with_the_rows_and_reading_them_changes_nothing(
