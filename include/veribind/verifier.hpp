@@ -33,6 +33,9 @@
 #include "veribind/store.hpp"
 
 namespace veribind {
+namespace internal {
+enum class CounterKind : std::uint8_t;  // src/internal/counter_key.hpp
+}  // namespace internal
 
 // The abuse limits, each store-backed so that it holds across nodes. Defaults follow NIST SP
 // 800-63B 5.2.2 and the OWASP cheat sheets; every number is configurable and validated.
@@ -270,6 +273,8 @@ class Verifier {
                                   const SecretBytes& tag_key,
                                   Timestamp latest_expiry = Timestamp::max());
   [[nodiscard]] bool region_allowed(std::string_view region) const;
+  Result<CounterState> count_client_request(internal::CounterKind kind, std::string_view client_key,
+                                            Timestamp now);
   // The code-tag key of `version`, or nullptr if the ring did not hold it.
   [[nodiscard]] const SecretBytes* tag_key_for(std::uint32_t version) const noexcept;
   VerifierConfig config_;

@@ -16,6 +16,8 @@
 #include <mutex>
 #include <string_view>
 
+#include "internal/sqlite_status.hpp"
+
 namespace veribind {
 
 namespace {
@@ -34,26 +36,8 @@ CREATE INDEX IF NOT EXISTS contact_keys_by_kek_version ON contact_keys (kek_vers
 INSERT OR IGNORE INTO contact_key_store_version (version) VALUES (1);
 )sql";
 
-ErrorCode code_for(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_READONLY:
-    case SQLITE_NOMEM:
-    case SQLITE_PROTOCOL: return ErrorCode::kUnavailable;
-    default: return ErrorCode::kStoreError;
-  }
-}
-
 Status sqlite_error(std::string_view operation, int rc) {
-  std::string message = "contact key store: ";
-  message.append(operation);
-  message.append(" failed: ");
-  message.append(sqlite3_errstr(rc));
-  return {code_for(rc), std::move(message)};
+  return internal::sqlite_status("contact key store", operation, rc);
 }
 
 // A prepared statement, finalized on every path out.

@@ -32,6 +32,8 @@
 #include <utility>
 #include <vector>
 
+#include "internal/sqlite_status.hpp"
+
 namespace veribind {
 namespace {
 
@@ -279,29 +281,8 @@ std::string statement_sql(Stmt which) {
   return {};
 }
 
-// Busy, locked, unopenable, full, read-only, out of memory or failing I/O: the backend is (for
-// now) unusable and a retry, or an operator, may fix it. Anything else (constraint, corrupt, not a
-// database, ...) is a refused operation.
-ErrorCode code_for(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_READONLY:
-    case SQLITE_NOMEM:
-    case SQLITE_PROTOCOL: return ErrorCode::kUnavailable;
-    default: return ErrorCode::kStoreError;
-  }
-}
-
 Status sqlite_error(std::string_view operation, int rc) {
-  std::string message = "sqlite store: ";
-  message.append(operation);
-  message.append(" failed: ");
-  message.append(sqlite3_errstr(rc));
-  return {code_for(rc), std::move(message)};
+  return internal::sqlite_status("sqlite store", operation, rc);
 }
 
 Status store_error(std::string_view operation, std::string_view why) {
@@ -966,6 +947,19 @@ bool read_binding_row(sqlite3_stmt* s, BindingRecord& r) {
   return true;
 }
 
+// Every row a bound statement returns, laid out as kBindingColumns.
+Result<std::vector<BindingRecord>> read_binding_rows(sqlite3_stmt* s, std::string_view op) {
+  std::vector<BindingRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    BindingRecord record;
+    if (!read_binding_row(s, record)) return store_error(op, "a stored binding is malformed");
+    out.push_back(std::move(record));
+  }
+  if (rc != SQLITE_DONE) return sqlite_error(op, rc);
+  return out;
+}
+
 }  // namespace
 
 Result<AuditAppendOutcome> SqliteStore::append_audit(const AuditRecord& entry,
@@ -1275,14 +1269,7 @@ Result<std::vector<BindingRecord>> SqliteStore::bindings_of_account(std::string_
   Use s(impl_->stmt(kBindingsOfAccount));
   int rc = bind_text(s.get(), 1, account_id);
   if (rc != SQLITE_OK) return sqlite_error(op, rc);
-  std::vector<BindingRecord> out;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    BindingRecord record;
-    if (!read_binding_row(s.get(), record)) return store_error(op, "a stored binding is malformed");
-    out.push_back(std::move(record));
-  }
-  if (rc != SQLITE_DONE) return sqlite_error(op, rc);
-  return out;
+  return read_binding_rows(s.get(), op);
 }
 
 Result<std::vector<BindingRecord>> SqliteStore::bindings_with_key_version(
@@ -1297,14 +1284,7 @@ Result<std::vector<BindingRecord>> SqliteStore::bindings_with_key_version(
   if (rc == SQLITE_OK) rc = bind_int(s.get(), 3, static_cast<std::int64_t>(after.channel));
   if (rc == SQLITE_OK) rc = bind_int(s.get(), 4, bounded);
   if (rc != SQLITE_OK) return sqlite_error(op, rc);
-  std::vector<BindingRecord> out;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    BindingRecord record;
-    if (!read_binding_row(s.get(), record)) return store_error(op, "a stored binding is malformed");
-    out.push_back(std::move(record));
-  }
-  if (rc != SQLITE_DONE) return sqlite_error(op, rc);
-  return out;
+  return read_binding_rows(s.get(), op);
 }
 
 Result<bool> SqliteStore::reindex_binding(std::string_view account_id, Channel channel,

@@ -234,6 +234,16 @@ Verifier::Verifier(const VerifierConfig& config, BlindIndexer indexer, SecretByt
 
 Verifier::~Verifier() = default;
 
+// Counts one request of the client in the current client_window (an aligned window, so its end is
+// the same for every node).
+Result<CounterState> Verifier::count_client_request(internal::CounterKind kind,
+                                                    std::string_view client_key, Timestamp now) {
+  const Window w = window_of(now, config_.client_window);
+  const CounterKey key =
+      internal::counter_key(counter_key_, kind, w.number, internal::bytes_of(client_key));
+  return store_->add_to_counter(key, 1, w.end, now);
+}
+
 bool Verifier::region_allowed(std::string_view region) const {
   const auto listed = [region](const std::vector<std::string>& list) {
     return std::find(list.begin(), list.end(), region) != list.end();
@@ -320,12 +330,11 @@ Result<Refusal> Verifier::apply_send_limits(const ChallengeRecord& record, bool 
 
   // The client's starts count every request, refused or not: that is what they limit.
   if (!context.client_key.empty()) {
-    const Window w = window_of(now, config_.client_window);
-    const CounterKey key = internal::counter_key(counter_key_, CounterKind::kClientStarts, w.number,
-                                                 internal::bytes_of(context.client_key));
-    auto starts = store_->add_to_counter(key, 1, w.end, now);
+    auto starts = count_client_request(CounterKind::kClientStarts, context.client_key, now);
     if (!starts) return starts.status();
-    if (starts->count > config_.client_starts_per_window) refuse(Limit::kClientStarts, w.end);
+    if (starts->count > config_.client_starts_per_window) {
+      refuse(Limit::kClientStarts, starts->window_end);
+    }
   }
 
   // The identifier's lock: read only.
@@ -473,14 +482,11 @@ Result<CheckResult> Verifier::check(std::string_view challenge_id, std::string_v
   const Timestamp now = clock_->now();
   CheckResult result;
   if (!context.client_key.empty()) {
-    const Window w = window_of(now, config_.client_window);
-    const CounterKey key = internal::counter_key(counter_key_, CounterKind::kClientChecks, w.number,
-                                                 internal::bytes_of(context.client_key));
-    auto checks = store_->add_to_counter(key, 1, w.end, now);
+    auto checks = count_client_request(CounterKind::kClientChecks, context.client_key, now);
     if (!checks) return checks.status();
     if (checks->count > config_.client_checks_per_window) {
       result.outcome = CheckOutcome::kRateLimited;
-      result.refusal = Refusal{Limit::kClientChecks, w.end};
+      result.refusal = Refusal{Limit::kClientChecks, checks->window_end};
       return result;
     }
   }
