@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,12 +61,12 @@ struct LiveChallenge {
   }
 };
 
-// Starts `n` challenges through `verifier`, spreading them over n/1000 + 1 email identifiers.
-inline std::vector<LiveChallenge> start_many(Verifier& verifier, LastCodeSender& sender,
-                                             std::size_t n) {
-  std::vector<LiveChallenge> out;
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
+// Starts `n` challenges through `verifier`, each for its own email identifier ("user<k>@..." for
+// k = first, first + 1, ...), and appends them to `out`.
+inline void start_many(Verifier& verifier, LastCodeSender& sender, std::size_t n,
+                       std::vector<LiveChallenge>& out, std::size_t first = 0) {
+  out.reserve(out.size() + n);
+  for (std::size_t i = first; i < first + n; ++i) {
     const EmailAddress email =
         EmailAddress::parse("user" + std::to_string(i) + "@example.com").value();
     auto c = verifier.start(email, Purpose::kSignup);
@@ -75,6 +76,12 @@ inline std::vector<LiveChallenge> start_many(Verifier& verifier, LastCodeSender&
     std::copy(sender.last_code.begin(), sender.last_code.end(), live.code_text.begin());
     live.code_length = static_cast<std::uint8_t>(sender.last_code.size());
   }
+}
+
+inline std::vector<LiveChallenge> start_many(Verifier& verifier, LastCodeSender& sender,
+                                             std::size_t n) {
+  std::vector<LiveChallenge> out;
+  start_many(verifier, sender, n, out);
   return out;
 }
 

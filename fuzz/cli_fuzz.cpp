@@ -71,7 +71,8 @@ bool echo_detectable(std::string_view value) {
 // The personal data and codes on the command line, as parsed.
 std::vector<std::string> secrets(const cli::CommandLine& line) {
   std::vector<std::string> out;
-  for (const cli::IdentifierOptions* id : {&line.identifier, &line.start.identifier}) {
+  for (const cli::IdentifierOptions* id : {&line.identifier, &line.start.identifier,
+                                           &line.link.identifier, &line.disclose.identifier}) {
     if (id->phone) out.push_back(*id->phone);
     if (id->email) out.push_back(*id->email);
   }

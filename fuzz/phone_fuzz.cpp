@@ -6,8 +6,10 @@
 // newlines is TEXT alone, with no region and every type allowed.
 //
 // Properties: errors are from the documented set and do not repeat the input; a parsed number is
-// canonical (its E.164 form re-parses, with or without a region, to the same number, region,
-// type and calling code) and of an allowed type; the type filter is the last step (with every
+// canonical, a fixed point (its E.164 form, bare, as a tel: URI, with no region, the input's
+// region or another, re-parses to the same number, region, type and calling code), and of an
+// allowed type; an accepted input has no ASCII letter outside a tel: URI's scheme and
+// parameters; the type filter is the last step (with every
 // type allowed the same text gives the same number or the same error, and a number of a type
 // that is not allowed is kPhoneTypeNotAllowed); the masked form hides the national number.
 #include <cstddef>
@@ -64,6 +66,24 @@ PhoneTypeSet all_but(PhoneType excluded) {
   return s;
 }
 
+bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// True when the text has an ASCII letter and is not a tel: URI (the one place letters may be).
+bool has_letter_outside_uri(std::string_view text) {
+  std::size_t start = 0;
+  while (start < text.size() && (text[start] == ' ' || text[start] == '\t')) ++start;
+  const std::string_view rest = text.substr(start);
+  if (rest.size() >= 4) {
+    std::string scheme(rest.substr(0, 4));
+    for (char& c : scheme) c = static_cast<char>(c | 0x20);
+    if (scheme == "tel:") return false;
+  }
+  for (char c : text) {
+    if (is_ascii_letter(c)) return true;
+  }
+  return false;
+}
+
 bool same_number(const PhoneNumber& a, const PhoneNumber& b) {
   return a.e164() == b.e164() && a.region() == b.region() && a.type() == b.type() &&
          a.calling_code() == b.calling_code();
@@ -82,11 +102,23 @@ void check_canonical(const PhoneNumber& n, const Input& in) {
              "the region is two upper-case letters");
   FUZZ_CHECK(in.allowed.contains(n.type()), "the type is one of the allowed types");
 
+  // The fixed point: the canonical form is what every later parse of it says. A failure here
+  // is two canonical forms (two blind indexes) for one line.
   const auto plain = PhoneNumber::parse(e164);
   FUZZ_CHECK(plain.is_ok() && same_number(*plain, n), "E.164 re-parses to the same number");
   const auto with_region = PhoneNumber::parse(e164, in.region);
   FUZZ_CHECK(with_region.is_ok() && same_number(*with_region, n),
              "E.164 re-parses to the same number under the same default region");
+  const std::string_view other_region = n.region() == "US" ? "DE" : "US";
+  const auto elsewhere = PhoneNumber::parse(e164, other_region);
+  FUZZ_CHECK(elsewhere.is_ok() && same_number(*elsewhere, n),
+             "E.164 re-parses to the same number under another default region");
+  const auto uri = PhoneNumber::parse("tel:" + std::string(e164));
+  FUZZ_CHECK(uri.is_ok() && same_number(*uri, n), "tel:E.164 parses to the same number");
+  if (!in.text.empty()) {
+    const auto twice = PhoneNumber::parse(in.text, in.region);
+    FUZZ_CHECK(twice.is_ok() && same_number(*twice, n), "parsing is deterministic");
+  }
 
   const std::string_view national = e164.substr(1 + cc.size());
   const std::string masked = n.masked();
@@ -103,6 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto parsed = PhoneNumber::parse(in.text, in.region, in.allowed);
   if (parsed) {
+    FUZZ_CHECK(!has_letter_outside_uri(in.text), "an accepted input has no letter in its number");
     check_canonical(*parsed, in);
     const auto any_type = PhoneNumber::parse(in.text, in.region, PhoneTypeSet::all());
     FUZZ_CHECK(any_type.is_ok() && same_number(*any_type, *parsed),
@@ -118,7 +151,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       veribind::fuzz::one_of(code, {ErrorCode::kInputTooLong, ErrorCode::kPhoneNotANumber,
                                     ErrorCode::kPhoneInvalidCountryCode, ErrorCode::kPhoneTooShort,
                                     ErrorCode::kPhoneTooLong, ErrorCode::kPhoneInvalidForRegion,
-                                    ErrorCode::kPhoneTypeNotAllowed, ErrorCode::kInvalidArgument}),
+                                    ErrorCode::kPhoneTypeNotAllowed, ErrorCode::kPhoneHasLetters,
+                                    ErrorCode::kInvalidArgument}),
       "the error is one that PhoneNumber::parse documents");
   // Three digits: more than any of the fixed messages holds, so a match can only be an echo.
   FUZZ_CHECK(

@@ -8,6 +8,7 @@ packages=(
   libsodium-dev libssl-dev libsqlite3-dev libpq-dev postgresql
   libphonenumber-dev libprotobuf-dev libicu-dev
   catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
+  liboath-dev  # the benchmarks' peer baseline (a TOTP check); optional for CMake
   clang-format
   clang libclang-rt-14-dev
 )

@@ -55,7 +55,7 @@ struct Fixture {
   explicit Fixture(LinkPolicy policy = LinkPolicy::phone_linked())
       : ring(veribind::testing::random_ring()),
         verifier(Verifier::create(config(), ring, store, sender, clock).value()),
-        registry(Registry::create(std::move(policy), ring, store, clock).value()) {}
+        registry(Registry::create(std::move(policy), ring, store, store, clock).value()) {}
   static VerifierConfig config() {
     VerifierConfig c;
     c.max_sends_per_hour = 100;
@@ -279,7 +279,8 @@ TEST_CASE("disclose: concurrent disclosures from two registries form one intact 
           "[audit][disclose]") {
   MemoryFixture f;
   f.link("acct-1", number(kNumberA));
-  Registry second = Registry::create(LinkPolicy::phone_linked(), f.ring, f.store, f.clock).value();
+  Registry second =
+      Registry::create(LinkPolicy::phone_linked(), f.ring, f.store, f.store, f.clock).value();
   constexpr int kEach = 40;
   std::atomic<int> errors{0};
   auto worker = [&](Registry& registry, const char* who) {
@@ -417,7 +418,8 @@ TEST_CASE("audit verify: an intact entry from another copy of the log breaks the
     REQUIRE(fork.append_audit(e, AuditHead{e.sequence, e.mac, 1, {}}).value() ==
             AuditAppendOutcome::kAppended);
   }
-  Registry other = Registry::create(LinkPolicy::phone_linked(), f.ring, fork, f.clock).value();
+  Registry other =
+      Registry::create(LinkPolicy::phone_linked(), f.ring, fork, fork, f.clock).value();
   REQUIRE(other.disclose(number(kNumberB), request("someone else")).is_ok());
   const AuditRecord foreign = fork.scan_audit(3, 1).value().at(0);
   f.store.tamper_entries = [foreign](std::vector<AuditRecord>& log) { log[2] = foreign; };
@@ -571,13 +573,13 @@ struct SqliteFixture {
 
 void five_disclosures(SqliteFixture& f) {
   Registry registry =
-      Registry::create(LinkPolicy::phone_linked(), f.ring, *f.store, f.clock).value();
+      Registry::create(LinkPolicy::phone_linked(), f.ring, *f.store, *f.store, f.clock).value();
   BindingRecord binding{"acct-1",
                         BlindIndexer::create(f.ring)->compute(number(kNumberA)),
                         Channel::kPhone,
                         f.clock.now(),
                         {}};
-  REQUIRE(f.store->insert_binding(binding, 1).value() == BindOutcome::kBound);
+  REQUIRE(f.store->insert_binding(binding, {}, 1).value() == BindOutcome::kBound);
   for (int i = 0; i < 5; ++i) {
     f.clock.advance(1min);
     auto answer = registry.disclose(number(i % 2 == 0 ? kNumberA : kNumberB), request());
@@ -667,19 +669,24 @@ TEST_CASE(
                         Channel::kPhone,
                         f.clock.now(),
                         {}};
-  REQUIRE(f.store->insert_binding(binding, 1).value() == BindOutcome::kBound);
+  REQUIRE(f.store->insert_binding(binding, {}, 1).value() == BindOutcome::kBound);
   f.close();
   // Take the file back to what version 2, the last before the audit log, wrote.
   REQUIRE(sql(f.dir.file(), std::string(kDropTriggers) +
                                 "DROP TABLE audit_log; DROP TABLE audit_head;"
-                                // and the sealed-contact migration (4) that came after it
+                                // and the migrations that came after it: failure counts (5)
+                                "DROP TRIGGER challenges_count_failure;"
+                                "DROP TABLE identifier_failures;"
+                                "ALTER TABLE challenges DROP COLUMN charged_at;"
+                                "ALTER TABLE challenges DROP COLUMN failure_window_end;"
+                                // and sealed contacts (4)
                                 "DROP INDEX bindings_by_key_version;"
                                 "DROP INDEX challenges_by_key_version;"
                                 "ALTER TABLE bindings DROP COLUMN sealed_contact;"
                                 "DELETE FROM schema_version WHERE version >= 3;") == SQLITE_OK);
   f.reopen();
   Registry registry =
-      Registry::create(LinkPolicy::phone_linked(), f.ring, *f.store, f.clock).value();
+      Registry::create(LinkPolicy::phone_linked(), f.ring, *f.store, *f.store, f.clock).value();
   auto answer = registry.disclose(number(kNumberA), request());
   REQUIRE(answer.is_ok());
   CHECK(answer->accounts == Strings{"acct-1"});

@@ -221,7 +221,7 @@ TEST_CASE("measure_binding_bytes: measures growth per account and leaves no bind
           "[compare]") {
   MemoryStore store;
   const Timestamp now{std::chrono::milliseconds(1767225600000)};
-  auto bytes = measure_binding_bytes(store, Channel::kEmail, 50, now);
+  auto bytes = measure_binding_bytes(store, store, Channel::kEmail, 50, now);
   REQUIRE(bytes.is_ok());
   REQUIRE(bytes->method == BytesMethod::kEstimate);
   // At least the blind index and the 36-character account id, kept twice (by index, by account).
@@ -229,7 +229,7 @@ TEST_CASE("measure_binding_bytes: measures growth per account and leaves no bind
   auto stats = store.retention_stats(now);
   REQUIRE(stats.is_ok());
   for (const RowKindStats& s : *stats) REQUIRE(s.rows == 0);
-  REQUIRE(measure_binding_bytes(store, Channel::kPhone, 0, now).code() ==
+  REQUIRE(measure_binding_bytes(store, store, Channel::kPhone, 0, now).code() ==
           ErrorCode::kInvalidArgument);
 }
 

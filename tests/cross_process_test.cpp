@@ -75,16 +75,34 @@ class SharedBackend {
     if (!options_.schema.empty()) drop_schema(conninfo_, options_.schema);
   }
 
+  // A backend that implements every store interface, seen through each.
+  struct Store {
+    template <typename Backend>
+    explicit Store(std::unique_ptr<Backend> backend)
+        : verification(backend.get()),
+          accounts(backend.get()),
+          audit(backend.get()),
+          owner(std::move(backend)) {}
+    operator VerificationStore&() { return *verification; }
+    operator AccountStore&() { return *accounts; }
+    operator AuditStore&() { return *audit; }
+    VerificationStore* operator->() { return verification; }
+    VerificationStore* verification;
+    AccountStore* accounts;
+    AuditStore* audit;
+    std::shared_ptr<void> owner;
+  };
+
   // Opens a new store on the shared backend: a new connection (pool) or file handle.
   [[nodiscard]] Result<std::unique_ptr<Store>> open() const {
     if (!dir_.empty()) {
       auto s = SqliteStore::open((dir_ / "shared.db").string());
       if (!s) return s.status();
-      return std::unique_ptr<Store>(std::move(*s));
+      return std::make_unique<Store>(std::move(*s));
     }
     auto s = PostgresStore::open(conninfo_, options_);
     if (!s) return s.status();
-    return std::unique_ptr<Store>(std::move(*s));
+    return std::make_unique<Store>(std::move(*s));
   }
   [[nodiscard]] const std::string& name() const { return name_; }
 
@@ -96,7 +114,7 @@ class SharedBackend {
   PostgresOptions options_;
 };
 
-std::unique_ptr<Store> must_open(const SharedBackend& backend) {
+std::unique_ptr<SharedBackend::Store> must_open(const SharedBackend& backend) {
   auto store = backend.open();
   INFO(store.status().message());
   REQUIRE(store.is_ok());
@@ -204,7 +222,7 @@ struct Node {
     auto v = Verifier::create(config, ring, **store, sender, clock);
     if (v) verifier.emplace(std::move(v).value());
   }
-  Result<std::unique_ptr<Store>> store;
+  Result<std::unique_ptr<SharedBackend::Store>> store;
   RecordingSender sender;
   SystemClock clock;
   std::optional<Verifier> verifier;
@@ -261,7 +279,7 @@ void wrong_codes_race(const std::string& name) {
         CHECK(wrong_charged == 5);
         CHECK(locked == kProcesses * kGuesses - 5);
         CHECK(other == 0);
-        auto record = (*parent.store)->find_challenge(*ChallengeId::parse(id));
+        auto record = (**parent.store)->find_challenge(*ChallengeId::parse(id));
         REQUIRE(record.is_ok());
         REQUIRE(record->has_value());
         CHECK((*record)->attempts == 5);
@@ -300,7 +318,8 @@ void link_race(const std::string& name) {
         auto children = spawn(2, [&](int index, int report) {
           Node node(backend, ring, config);
           if (!node.verifier) return 10;
-          auto registry = Registry::create(LinkPolicy::phone_linked(), ring, **node.store, clock);
+          auto registry =
+              Registry::create(LinkPolicy::phone_linked(), ring, **node.store, **node.store, clock);
           if (!registry) return 11;
           auto checked = node.verifier->check(challenges[static_cast<std::size_t>(index)].first,
                                               challenges[static_cast<std::size_t>(index)].second,
@@ -322,7 +341,8 @@ void link_race(const std::string& name) {
         std::sort(outcomes.begin(), outcomes.end());
         INFO("round " << round);
         REQUIRE(outcomes == std::vector<std::string>{"already_bound\n", "ok\n"});
-        auto registry = Registry::create(LinkPolicy::phone_linked(), ring, **parent.store, clock);
+        auto registry = Registry::create(LinkPolicy::phone_linked(), ring, **parent.store,
+                                         **parent.store, clock);
         REQUIRE(registry.is_ok());
         auto bound = registry->find(phone);
         REQUIRE(bound.is_ok());
@@ -357,7 +377,8 @@ void killed_mid_load(const std::string& name) {
         auto children = spawn(1, [&](int, int report) {
           Node node(backend, ring, config);
           if (!node.verifier) return 10;
-          auto registry = Registry::create(LinkPolicy::email_linked(), ring, **node.store, clock);
+          auto registry =
+              Registry::create(LinkPolicy::email_linked(), ring, **node.store, **node.store, clock);
           if (!registry) return 11;
           for (int i = 0; i < 100000; ++i) {
             auto challenge = node.verifier->start(email_of(i), Purpose::kSignup);
@@ -389,7 +410,8 @@ void killed_mid_load(const std::string& name) {
         Node after(backend, ring, config);
         INFO(after.store.status().message());
         REQUIRE(after.verifier.has_value());
-        auto registry = Registry::create(LinkPolicy::email_linked(), ring, **after.store, clock);
+        auto registry =
+            Registry::create(LinkPolicy::email_linked(), ring, **after.store, **after.store, clock);
         REQUIRE(registry.is_ok());
         int consumed = 0, linked = 0;
         for (const std::string& line : lines) {

@@ -14,6 +14,7 @@
 #include "fakes/fake_clock.hpp"
 #include "fakes/recording_sender.hpp"
 #include "veribind/contact_key_store.hpp"
+#include "veribind/memory_store.hpp"
 #include "veribind/registry.hpp"
 #include "veribind/verifier.hpp"
 
@@ -66,7 +67,7 @@ struct World {
   Registry registry(const KeyRing& ring, RetainContact retain = RetainContact::kNone) {
     LinkPolicy policy = LinkPolicy::phone_linked();
     policy.retain_contact = retain;
-    return Registry::create(std::move(policy), ring, store, clock, contact_keys).value();
+    return Registry::create(std::move(policy), ring, store, store, clock, contact_keys).value();
   }
   VerifiedIdentifier verify(const KeyRing& ring, const Identifier& id,
                             Purpose purpose = Purpose::kSignup) {
@@ -287,7 +288,8 @@ TEST_CASE("rotation: rotate re-indexes sealed bindings; unsealed ones move on th
     REQUIRE(plain.link("acct-plain", world.verify(*keys.old_ring, plain_phone)).is_ok());
   }
   Registry registry = world.registry(*keys.new_ring, RetainContact::kSealed);
-  KeyUsage v1 = registry.key_version_usage(1).value();
+  Verifier checks = world.verifier(*keys.new_ring);
+  KeyUsage v1 = registry.key_version_usage(1, checks).value();
   CHECK(v1.bindings == 2);
   CHECK(v1.data_keys == 1);
 
@@ -308,7 +310,7 @@ TEST_CASE("rotation: rotate re-indexes sealed bindings; unsealed ones move on th
   CHECK(again.sealed_reindexed == 0);
   CHECK(again.awaiting_verification == 1);
 
-  v1 = registry.key_version_usage(1).value();
+  v1 = registry.key_version_usage(1, checks).value();
   CHECK(v1.bindings == 1);
   CHECK(v1.data_keys == 0);
 
@@ -326,7 +328,7 @@ TEST_CASE("rotation: rotate re-indexes sealed bindings; unsealed ones move on th
       registry.refresh(plain_phone, world.verify(*keys.new_ring, plain_phone, Purpose::kLogin));
   REQUIRE(none.is_ok());
   CHECK(*none == 0);
-  CHECK(registry.key_version_usage(1)->total() == 0);
+  CHECK(registry.key_version_usage(1, checks)->total() == 0);
 }
 
 TEST_CASE("rotation: a version is in use while a binding, live challenge or data key needs it",
@@ -338,16 +340,17 @@ TEST_CASE("rotation: a version is in use while a binding, live challenge or data
       world.registry(*keys.old_ring).link("acct-1", world.verify(*keys.old_ring, phone)).is_ok());
   (void)world.verifier(*keys.old_ring).start(phone, Purpose::kLogin).value();
   Registry registry = world.registry(*keys.new_ring);
-  KeyUsage used = registry.key_version_usage(1).value();
+  Verifier checks = world.verifier(*keys.new_ring);
+  KeyUsage used = registry.key_version_usage(1, checks).value();
   CHECK(used.bindings == 1);
   CHECK(used.challenges == 1);
   CHECK(used.total() == 2);
   // The challenge stops counting once expired; the binding once its owner verifies again.
   world.clock.advance(11min);
-  CHECK(registry.key_version_usage(1)->challenges == 0);
+  CHECK(registry.key_version_usage(1, checks)->challenges == 0);
   REQUIRE(registry.refresh(phone, world.verify(*keys.new_ring, phone, Purpose::kLogin)).is_ok());
-  CHECK(registry.key_version_usage(1)->total() == 0);
-  CHECK(registry.key_version_usage(2)->bindings == 1);
+  CHECK(registry.key_version_usage(1, checks)->total() == 0);
+  CHECK(registry.key_version_usage(2, checks)->bindings == 1);
 }
 
 TEST_CASE("rotation: audit entries keep their version in use, so the log stays verifiable",
@@ -358,12 +361,13 @@ TEST_CASE("rotation: audit entries keep their version in use, so the log stays v
   const LegalRequest request{"Authority", "REF-1", "Order 7", "operator"};
   REQUIRE(world.registry(*keys.old_ring).disclose(phone, request).is_ok());
   Registry registry = world.registry(*keys.new_ring);
-  KeyUsage used = registry.key_version_usage(1).value();
+  Verifier checks = world.verifier(*keys.new_ring);
+  KeyUsage used = registry.key_version_usage(1, checks).value();
   CHECK(used.audit_entries == 2);  // the entry and the head
   CHECK(used.total() == 2);
   REQUIRE(registry.disclose(phone, request).is_ok());  // under v2 from now on, the head too
-  CHECK(registry.key_version_usage(1)->audit_entries == 1);
-  CHECK(registry.key_version_usage(2)->audit_entries == 2);
+  CHECK(registry.key_version_usage(1, checks)->audit_entries == 1);
+  CHECK(registry.key_version_usage(2, checks)->audit_entries == 2);
 }
 
 TEST_CASE("rotation: rotate refuses a batch of 0 and changes nothing", "[rotation]") {

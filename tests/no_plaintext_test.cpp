@@ -43,8 +43,10 @@ TEST_CASE(
     veribind::testing::RecordingSender sender;
     veribind::testing::FakeClock clock;
     Verifier verifier = Verifier::create({}, ring, **store, sender, clock).value();
-    Registry phones = Registry::create(LinkPolicy::phone_linked(), ring, **store, clock).value();
-    Registry emails = Registry::create(LinkPolicy::email_linked(), ring, **store, clock).value();
+    Registry phones =
+        Registry::create(LinkPolicy::phone_linked(), ring, **store, **store, clock).value();
+    Registry emails =
+        Registry::create(LinkPolicy::email_linked(), ring, **store, **store, clock).value();
 
     // A phone-linked signup, with a wrong code first.
     auto phone = PhoneNumber::parse("+92 300 1234567").value();
@@ -127,8 +129,8 @@ TEST_CASE(
     phone_policy.retain_contact = RetainContact::kSealed;
     LinkPolicy email_policy = LinkPolicy::email_linked();
     email_policy.retain_contact = RetainContact::kSealed;
-    Registry phones = Registry::create(phone_policy, ring, **store, clock, **keys).value();
-    Registry emails = Registry::create(email_policy, ring, **store, clock, **keys).value();
+    Registry phones = Registry::create(phone_policy, ring, **store, **store, clock, **keys).value();
+    Registry emails = Registry::create(email_policy, ring, **store, **store, clock, **keys).value();
 
     auto phone = PhoneNumber::parse("+92 300 1234567").value();
     Challenge c1 = verifier.start(phone, Purpose::kSignup).value();

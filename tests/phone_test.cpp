@@ -2,13 +2,25 @@
 //
 // Expectations are libphonenumber's own verdicts (metadata of libphonenumber 8.12) except where
 // veribind adds a rule of its own: the 64-byte input cap, the 15-digit E.164 cap, refusing
-// extensions, and "ZZ" for non-geographic numbers.
+// extensions and letters, "ZZ" for non-geographic numbers, and a canonical form that is a fixed
+// point of re-parsing (which drops Mexico's abolished mobile "1").
+#include <phonenumbers/phonenumber.pb.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include <array>
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "veribind/blind_index.hpp"
 #include "veribind/identifier.hpp"
+#include "veribind/keys.hpp"
+#include "veribind/result.hpp"
 
 namespace {
 
@@ -236,4 +248,244 @@ TEST_CASE("phone: a copy and a move keep the canonical form", "[phone]") {
   PhoneNumber moved = std::move(copy);
   CHECK(moved.e164() == "+923001234567");
   CHECK(moved.region() == "PK");
+}
+
+// --- The canonical form is a fixed point ---------------------------------------------------------
+//
+// For every accepted input, parsing its E.164 form, with or without a default region, gives the
+// same number, type and region, and so the same blind index; and every spelling of one number
+// gives that one form. libphonenumber alone does not guarantee it (it strips one national prefix
+// per parse, and still accepts Mexico's abolished mobile "1").
+
+namespace {
+
+using LibPhoneNumber = i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+struct Spelling {
+  std::string text;
+  std::string region;  // the default region it is parsed with
+};
+
+const veribind::BlindIndexer& fixed_indexer() {
+  static const veribind::KeyRing ring = [] {
+    std::array<std::uint8_t, veribind::KeyRing::kMasterKeyBytes> master{};
+    master.fill(7);
+    return veribind::KeyRing::from_master_key(veribind::SecretBytes::copy_of(master), 1).value();
+  }();
+  static const veribind::BlindIndexer indexer = veribind::BlindIndexer::create(ring).value();
+  return indexer;
+}
+
+bool same_number(const PhoneNumber& a, const PhoneNumber& b) {
+  return a.e164() == b.e164() && a.region() == b.region() && a.type() == b.type() &&
+         a.calling_code() == b.calling_code();
+}
+
+// Checks the fixed point for one parsed number; returns false (with CHECK failures) if broken.
+bool is_fixed_point(const PhoneNumber& n, std::string_view region) {
+  const std::string e164(n.e164());
+  CAPTURE(e164, region);
+  bool ok = true;
+  for (std::string_view r : {std::string_view{}, region, std::string_view{"DE"}}) {
+    CAPTURE(r);
+    auto again = PhoneNumber::parse(e164, r);
+    CHECK(again.is_ok());
+    if (!again.is_ok()) {
+      ok = false;
+      continue;
+    }
+    CHECK(same_number(*again, n));
+    CHECK(fixed_indexer().compute(*again) == fixed_indexer().compute(n));
+    ok = ok && same_number(*again, n);
+  }
+  return ok;
+}
+
+// Every accepted spelling gives one canonical form, and that form is a fixed point. Returns how
+// many spellings were accepted.
+std::size_t check_one_form(const std::vector<Spelling>& spellings) {
+  std::optional<PhoneNumber> first;
+  std::string first_text;
+  std::size_t accepted = 0;
+  for (const Spelling& s : spellings) {
+    auto r = PhoneNumber::parse(s.text, s.region);
+    if (!r) continue;
+    ++accepted;
+    CAPTURE(s.text, s.region, r->e164(), first_text);
+    is_fixed_point(*r, s.region);
+    if (!first) {
+      first = *r;
+      first_text = s.text;
+      continue;
+    }
+    CHECK(r->e164() == first->e164());
+    CHECK(r->type() == first->type());
+    CHECK(r->region() == first->region());
+    CHECK(fixed_indexer().compute(*r) == fixed_indexer().compute(*first));
+  }
+  return accepted;
+}
+
+// E.164, international with spaces, tel: URI, 00-prefixed (from Germany, whose IDD is 00), and
+// for a geographic number: national as libphonenumber formats it, the national significant
+// number alone, and the national prefix followed by it, each with the number's region.
+std::vector<Spelling> spellings_of(const LibPhoneNumber& n, const std::string& region) {
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  std::string e164, international, rfc3966, national, nsn, prefix;
+  util.Format(n, PhoneNumberUtil::E164, &e164);
+  util.Format(n, PhoneNumberUtil::INTERNATIONAL, &international);
+  util.Format(n, PhoneNumberUtil::RFC3966, &rfc3966);
+  std::vector<Spelling> out = {{e164, ""},
+                               {e164, region == "001" ? "" : region},
+                               {international, ""},
+                               {rfc3966, ""},
+                               {"00" + e164.substr(1), "DE"}};
+  if (region != "001") {
+    util.Format(n, PhoneNumberUtil::NATIONAL, &national);
+    util.GetNationalSignificantNumber(n, &nsn);
+    util.GetNddPrefixForRegion(region, true, &prefix);
+    out.push_back({national, region});
+    out.push_back({nsn, region});
+    if (!prefix.empty()) out.push_back({prefix + nsn, region});
+  }
+  return out;
+}
+
+constexpr PhoneNumberUtil::PhoneNumberType kExampleTypes[] = {
+    PhoneNumberUtil::FIXED_LINE,      PhoneNumberUtil::MOBILE,      PhoneNumberUtil::TOLL_FREE,
+    PhoneNumberUtil::PREMIUM_RATE,    PhoneNumberUtil::SHARED_COST, PhoneNumberUtil::VOIP,
+    PhoneNumberUtil::PERSONAL_NUMBER, PhoneNumberUtil::PAGER,       PhoneNumberUtil::UAN,
+    PhoneNumberUtil::VOICEMAIL};
+
+// The review's Mexican spellings of one national number `n` (ten digits, spaced): today's form,
+// the abolished mobile "1" once and twice, "011" after +52, and with region MX the old national
+// prefixes 01, 044 and 045 with and without the "1".
+std::vector<Spelling> mexican_spellings(const std::string& n) {
+  std::string compact;
+  for (char c : n) {
+    if (c != ' ') compact.push_back(c);
+  }
+  return {{"+52 " + n, ""},       {"+52" + compact, ""},  {"+52 1 " + n, ""},
+          {"+521" + compact, ""}, {"+52 11 " + n, ""},    {"+52 1 1 " + n, ""},
+          {"+52 011 " + n, ""},   {"+52 1 1 " + n, "MX"}, {n, "MX"},
+          {"1 " + n, "MX"},       {"01 " + n, "MX"},      {"044 " + n, "MX"},
+          {"045 " + n, "MX"},     {"011 " + n, "MX"},     {"01 1 " + n, "MX"},
+          {"044 1 " + n, "MX"},   {"045 1 " + n, "MX"},   {"tel:+52-1-" + compact, ""}};
+}
+
+}  // namespace
+
+TEST_CASE("phone: every spelling of every region's example numbers gives one fixed canonical form",
+          "[phone][canonical]") {
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  std::set<std::string> regions;
+  util.GetSupportedRegions(&regions);
+  REQUIRE(regions.size() > 200);
+
+  std::size_t numbers = 0;
+  std::size_t accepted = 0;
+  for (const std::string& region : regions) {
+    for (PhoneNumberUtil::PhoneNumberType type : kExampleTypes) {
+      LibPhoneNumber example;
+      if (!util.GetExampleNumberForType(region, type, &example)) continue;
+      CAPTURE(region, static_cast<int>(type));
+      ++numbers;
+      const std::size_t n = check_one_form(spellings_of(example, region));
+      if (n > 0) ++accepted;
+    }
+  }
+  std::set<int> non_geographic;
+  util.GetSupportedGlobalNetworkCallingCodes(&non_geographic);
+  for (int code : non_geographic) {
+    LibPhoneNumber example;
+    if (!util.GetExampleNumberForNonGeoEntity(code, &example)) continue;
+    CAPTURE(code);
+    ++numbers;
+    if (check_one_form(spellings_of(example, "001")) > 0) ++accepted;
+  }
+  // libphonenumber's example numbers are valid by construction; the few that veribind refuses
+  // are longer than E.164's fifteen digits.
+  CHECK(numbers > 1000);
+  CHECK(accepted + 10 > numbers);
+}
+
+TEST_CASE("phone: every Mexican spelling with or without the old mobile 1 gives +52 and ten digits",
+          "[phone][canonical]") {
+  for (auto [national, e164] :
+       {std::pair<std::string, std::string_view>{"55 1234 5678", "+525512345678"},
+        {"961 234 2567", "+529612342567"}}) {
+    CAPTURE(national);
+    std::optional<veribind::BlindIndex> index;
+    for (const Spelling& s : mexican_spellings(national)) {
+      CAPTURE(s.text, s.region);
+      auto r = PhoneNumber::parse(s.text, s.region, PhoneTypeSet::sms_default());
+      REQUIRE(r.is_ok());
+      CHECK(r->e164() == e164);
+      CHECK(r->type() == PhoneType::kFixedLineOrMobile);  // still SMS-eligible
+      CHECK(r->region() == "MX");
+      CHECK(r->calling_code() == 52);
+      CHECK(is_fixed_point(*r, s.region));
+      const veribind::BlindIndex i = fixed_indexer().compute(*r);
+      if (!index) index = i;
+      CHECK(i == *index);
+    }
+    CHECK(check_one_form(mexican_spellings(national)) == mexican_spellings(national).size());
+  }
+}
+
+TEST_CASE("phone: the two spellings that bound two accounts to one SIM now give one index",
+          "[phone][canonical]") {
+  auto a = PhoneNumber::parse("+52 55 1234 5678", "", PhoneTypeSet::sms_default());
+  auto b = PhoneNumber::parse("+52 1 1 55 1234 5678", "", PhoneTypeSet::sms_default());
+  REQUIRE(a.is_ok());
+  REQUIRE(b.is_ok());
+  CHECK(a->e164() == b->e164());
+  CHECK(fixed_indexer().compute(*a) == fixed_indexer().compute(*b));
+
+  auto locked = PhoneNumber::parse("+52 961 234 2567", "");
+  auto retry = PhoneNumber::parse("+52 1 1 961 234 2567", "");
+  REQUIRE(locked.is_ok());
+  REQUIRE(retry.is_ok());
+  CHECK(fixed_indexer().compute(*locked) == fixed_indexer().compute(*retry));
+}
+
+TEST_CASE("phone: a letter where a digit goes is kPhoneHasLetters, never a keypad digit",
+          "[phone]") {
+  CHECK(PhoneNumber::parse("+52 11 96123GB 56s", "").code() == ErrorCode::kPhoneHasLetters);
+  CHECK(PhoneNumber::parse("+52 11 96123GB 56s", "MX").code() == ErrorCode::kPhoneHasLetters);
+  CHECK(PhoneNumber::parse("1-800-FLOWERS", "US").code() == ErrorCode::kPhoneHasLetters);
+  CHECK(PhoneNumber::parse("+1 650 253 00AB", "").code() == ErrorCode::kPhoneHasLetters);
+  CHECK(PhoneNumber::parse("+1 650 253 0000 x", "").code() == ErrorCode::kPhoneHasLetters);
+  CHECK(PhoneNumber::parse("hello 42", "US").code() == ErrorCode::kPhoneHasLetters);
+  // A global-number phone-context is prepended to the number, so its letters count.
+  CHECK(PhoneNumber::parse("tel:2567;phone-context=+52-1-96123GB", "").code() ==
+        ErrorCode::kPhoneHasLetters);
+  CHECK(PhoneNumber::parse("tel:+52-11-96123GB-56s", "").code() == ErrorCode::kPhoneHasLetters);
+  // Text with no number at all is still not a number.
+  CHECK(PhoneNumber::parse("hello", "US").code() == ErrorCode::kPhoneNotANumber);
+  CHECK(veribind::error_code_name(ErrorCode::kPhoneHasLetters) == "phone_has_letters");
+}
+
+TEST_CASE("phone: tel: URIs and their parameters are not letters, and extensions stay refused",
+          "[phone]") {
+  for (auto [text, region] :
+       {std::pair<std::string_view, std::string_view>{"tel:+1-650-253-0000", ""},
+        {"TEL:+1-650-253-0000", ""},
+        {"tel:253-0000;phone-context=+1-650", "US"},
+        {"tel:650-253-0000;phone-context=example.com", "US"},
+        {"tel:+1-650-253-0000;isub=abc", ""}}) {
+    CAPTURE(text, region);
+    auto r = PhoneNumber::parse(text, region);
+    REQUIRE(r.is_ok());
+    CHECK(r->e164() == "+16502530000");
+  }
+  // The old mobile "1" in a phone-context is dropped like any other spelling of it.
+  auto mx = PhoneNumber::parse("tel:2342567;phone-context=+52-11-961", "");
+  REQUIRE(mx.is_ok());
+  CHECK(mx->e164() == "+529612342567");
+
+  CHECK(PhoneNumber::parse("+1 650 253 0000 ext. 12", "").code() == ErrorCode::kInvalidArgument);
+  CHECK(PhoneNumber::parse("+1 650 253 0000 x9", "").code() == ErrorCode::kInvalidArgument);
+  CHECK(PhoneNumber::parse("tel:+1-650-253-0000;ext=12", "").code() == ErrorCode::kInvalidArgument);
 }

@@ -7,6 +7,7 @@
 #include "fakes/fake_clock.hpp"
 #include "fakes/keys.hpp"
 #include "fakes/recording_sender.hpp"
+#include "veribind/contact_key_store.hpp"
 #include "veribind/verifier.hpp"
 
 using namespace veribind;
@@ -28,7 +29,10 @@ struct Fixture {
     return c;
   }
   Registry registry(LinkPolicy policy) {
-    return Registry::create(std::move(policy), ring, store, clock).value();
+    return Registry::create(std::move(policy), ring, store, store, clock).value();
+  }
+  Registry registry(LinkPolicy policy, ContactKeyStore& keys) {
+    return Registry::create(std::move(policy), ring, store, store, clock, keys).value();
   }
   VerifiedIdentifier verify(const Identifier& id, Purpose purpose = Purpose::kSignup) {
     Challenge c = verifier.start(id, purpose).value();
@@ -46,6 +50,20 @@ struct Fixture {
 
 PhoneNumber pk_mobile() { return PhoneNumber::parse("+92 300 1234567").value(); }
 EmailAddress alice() { return EmailAddress::parse("alice@example.com").value(); }
+
+LinkPolicy sealed(LinkPolicy policy) {
+  policy.retain_contact = RetainContact::kSealed;
+  return policy;
+}
+
+std::size_t data_keys(ContactKeyStore& keys) { return keys.count_kek_version(1).value(); }
+
+// The data key a sealed binding names: the 16 bytes after the seal's format byte.
+DataKeyId sealed_key(const BindingRecord& binding) {
+  DataKeyId id;
+  std::copy(binding.sealed_contact.begin() + 1, binding.sealed_contact.begin() + 17, id.begin());
+  return id;
+}
 
 }  // namespace
 
@@ -79,7 +97,7 @@ TEST_CASE("policy: invalid settings are refused with kInvalidConfig", "[policy]"
   p.allowed_phone_types = PhoneTypeSet();
   CHECK(p.validate().code() == ErrorCode::kInvalidConfig);
   Fixture f;
-  CHECK(Registry::create(p, f.ring, f.store, f.clock).code() == ErrorCode::kInvalidConfig);
+  CHECK(Registry::create(p, f.ring, f.store, f.store, f.clock).code() == ErrorCode::kInvalidConfig);
 }
 
 TEST_CASE("link: a verified number binds an account, and find returns it for any spelling",
@@ -262,18 +280,22 @@ TEST_CASE(
   Registry phones = f.registry(LinkPolicy::phone_linked());
   Challenge c = f.verifier.start(pk_mobile(), Purpose::kSignup).value();
   const std::string code = f.sender.last_code();
-  CHECK(f.registry(LinkPolicy::email_linked()).preflight("acct-1", c.id, Purpose::kSignup).code() ==
-        ErrorCode::kWrongChannel);
-  CHECK(phones.preflight("acct-1", c.id, Purpose::kLogin).code() == ErrorCode::kWrongPurpose);
+  CHECK(f.registry(LinkPolicy::email_linked())
+            .preflight("acct-1", f.verifier, c.id, Purpose::kSignup)
+            .code() == ErrorCode::kWrongChannel);
+  CHECK(phones.preflight("acct-1", f.verifier, c.id, Purpose::kLogin).code() ==
+        ErrorCode::kWrongPurpose);
   LinkPolicy gb_only = LinkPolicy::phone_linked();
   gb_only.allowed_regions = {"GB"};
-  CHECK(f.registry(gb_only).preflight("acct-1", c.id, Purpose::kSignup).code() ==
+  CHECK(f.registry(gb_only).preflight("acct-1", f.verifier, c.id, Purpose::kSignup).code() ==
         ErrorCode::kRegionNotAllowed);
-  CHECK(phones.preflight("bad id", c.id, Purpose::kSignup).code() == ErrorCode::kInvalidAccountId);
-  CHECK(phones.preflight("acct-1", "nope", Purpose::kSignup).code() ==
+  CHECK(phones.preflight("bad id", f.verifier, c.id, Purpose::kSignup).code() ==
+        ErrorCode::kInvalidAccountId);
+  CHECK(phones.preflight("acct-1", f.verifier, "nope", Purpose::kSignup).code() ==
         ErrorCode::kInvalidChallengeId);
   // An unknown challenge is left to check(), which answers uniformly.
-  CHECK(phones.preflight("acct-1", ChallengeId::random().to_string(), Purpose::kSignup).is_ok());
+  CHECK(phones.preflight("acct-1", f.verifier, ChallengeId::random().to_string(), Purpose::kSignup)
+            .is_ok());
   // Nothing was charged or changed: the record is as start() left it, and the code still links.
   const ChallengeRecord after =
       f.store.find_challenge(ChallengeId::parse(c.id).value()).value().value();
@@ -290,9 +312,9 @@ TEST_CASE("preflight: an expired or locked challenge gets no policy verdict (che
   Challenge expired = f.verifier.start(pk_mobile(), Purpose::kSignup).value();
   Challenge locked = f.verifier.start(pk_mobile(), Purpose::kSignup).value();
   for (int i = 0; i < 5; ++i) (void)f.verifier.check(locked.id, "000000", Purpose::kLogin);
-  CHECK(emails.preflight("acct-1", locked.id, Purpose::kSignup).is_ok());
+  CHECK(emails.preflight("acct-1", f.verifier, locked.id, Purpose::kSignup).is_ok());
   f.clock.advance(std::chrono::minutes(10));
-  CHECK(emails.preflight("acct-1", expired.id, Purpose::kSignup).is_ok());
+  CHECK(emails.preflight("acct-1", f.verifier, expired.id, Purpose::kSignup).is_ok());
 }
 
 TEST_CASE("preflight: never says whether an identifier is bound (that needs the code)",
@@ -301,5 +323,224 @@ TEST_CASE("preflight: never says whether an identifier is bound (that needs the 
   Registry phones = f.registry(LinkPolicy::phone_linked());
   REQUIRE(phones.link("acct-1", f.verify(pk_mobile())).is_ok());
   Challenge c = f.verifier.start(pk_mobile(), Purpose::kSignup).value();
-  CHECK(phones.preflight("acct-2", c.id, Purpose::kSignup).is_ok());
+  CHECK(phones.preflight("acct-2", f.verifier, c.id, Purpose::kSignup).is_ok());
+}
+
+TEST_CASE(
+    "erase: a key store that lacks the sealed contact's data key is refused and nothing changes",
+    "[registry][sealed][erase]") {
+  Fixture f;
+  MemoryContactKeyStore real_keys;
+  MemoryContactKeyStore other_keys;  // another deployment's key store, with keys of its own
+  Registry linked = f.registry(sealed(LinkPolicy::phone_linked()), real_keys);
+  Registry wrong = f.registry(sealed(LinkPolicy::phone_linked()), other_keys);
+  REQUIRE(linked.link("acct-1", f.verify(pk_mobile()), pk_mobile()).is_ok());
+  const PhoneNumber second = PhoneNumber::parse("+92 300 7654321").value();
+  REQUIRE(wrong.link("acct-2", f.verify(second), second).is_ok());
+  REQUIRE(data_keys(real_keys) == 1);
+  REQUIRE(data_keys(other_keys) == 1);
+
+  auto erased = wrong.erase("acct-1");
+  REQUIRE_FALSE(erased.is_ok());
+  CHECK(erased.code() == ErrorCode::kContactKeyMissing);
+  CHECK(error_code_name(erased.code()) == "contact_key_missing");
+  CHECK(wrong.unlink("acct-1").code() == ErrorCode::kContactKeyMissing);
+  // Nothing went: not the binding, not a key of either store; the contact still opens.
+  CHECK(f.store.bindings_of_account("acct-1")->size() == 1);
+  CHECK(data_keys(real_keys) == 1);
+  CHECK(data_keys(other_keys) == 1);
+  CHECK(linked.contact("acct-1", SecurityPurpose::kRecovery)->canonical() == "+923001234567");
+  CHECK(linked.find(pk_mobile()).value() == std::vector<std::string>{"acct-1"});
+
+  // With the key store it was linked with, the erasure goes through and shreds the key.
+  CHECK(linked.erase("acct-1").value() == 1);
+  CHECK(data_keys(real_keys) == 0);
+  CHECK(data_keys(other_keys) == 1);
+  CHECK(linked.find(pk_mobile())->empty());
+}
+
+TEST_CASE("erase: every sealed binding's data key is checked before any key is destroyed",
+          "[registry][sealed][erase]") {
+  Fixture f;
+  MemoryContactKeyStore phone_keys;
+  MemoryContactKeyStore email_keys;
+  Registry phones = f.registry(sealed(LinkPolicy::phone_linked()), phone_keys);
+  Registry emails = f.registry(sealed(LinkPolicy::email_linked()), email_keys);
+  REQUIRE(phones.link("acct-1", f.verify(pk_mobile()), pk_mobile()).is_ok());
+  REQUIRE(emails.link("acct-1", f.verify(alice()), alice()).is_ok());
+
+  // The phone's key is in phone_keys, the email's is not: the phone's key must survive.
+  CHECK(phones.erase("acct-1").code() == ErrorCode::kContactKeyMissing);
+  CHECK(data_keys(phone_keys) == 1);
+  CHECK(data_keys(email_keys) == 1);
+  CHECK(f.store.bindings_of_account("acct-1")->size() == 2);
+  CHECK(phones.contact("acct-1", SecurityPurpose::kRecovery).is_ok());
+  CHECK(emails.contact("acct-1", SecurityPurpose::kRecovery).is_ok());
+}
+
+TEST_CASE("erase: an erasure interrupted after its keys went is finished by kFinishInterrupted",
+          "[registry][sealed][erase]") {
+  Fixture f;
+  MemoryContactKeyStore keys;
+  Registry registry = f.registry(sealed(LinkPolicy::phone_linked()), keys);
+  REQUIRE(registry.link("acct-1", f.verify(pk_mobile()), pk_mobile()).is_ok());
+  const PhoneNumber second = PhoneNumber::parse("+92 300 7654321").value();
+  REQUIRE(registry.link("acct-2", f.verify(second), second).is_ok());
+  // What an erasure that stopped between its two steps leaves: the key gone, the binding there.
+  REQUIRE(keys.erase(sealed_key(f.store.bindings_of_account("acct-1")->at(0))).value());
+
+  CHECK(registry.erase("acct-1").code() == ErrorCode::kContactKeyMissing);
+  CHECK(f.store.bindings_of_account("acct-1")->size() == 1);
+  CHECK(registry.erase("acct-1", EraseMode::kFinishInterrupted).value() == 1);
+  CHECK(f.store.bindings_of_account("acct-1")->empty());
+  CHECK(registry.find(pk_mobile())->empty());
+  // A key that is there is destroyed in that mode too.
+  CHECK(registry.erase("acct-2", EraseMode::kFinishInterrupted).value() == 1);
+  CHECK(data_keys(keys) == 0);
+}
+
+// --- personal data where it does not belong -----------------------------------------------------
+
+TEST_CASE(
+    "link: an account id holding an email address or a phone number is refused with "
+    "kAccountIdPersonalData, and nothing is stored",
+    "[registry][bad-input][personal-data]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::phone_linked());
+  const std::vector<std::string> refused = {
+      "pat.doe@example.com",  // the review's input
+      "user:pat.doe@example.com", "<pat.doe@example.com>",
+      "PAT.DOE@EXAMPLE.COM.",     "+923001234567",
+      "tel:+92-300-1234567",      "00923001234567",
+      "acct-+923001234567",       "+92(300)1234567-2026",
+  };
+  for (const std::string& id : refused) {
+    INFO(id);
+    CHECK(Registry::validate_account_id(id).code() == ErrorCode::kAccountIdPersonalData);
+    VerifiedIdentifier proof = f.verify(pk_mobile());
+    const int operations = f.store.operations;
+    Status linked = registry.link(id, std::move(proof));
+    CHECK(linked.code() == ErrorCode::kAccountIdPersonalData);
+    CHECK(error_code_name(linked.code()) == "account_id_personal_data");
+    CHECK(f.store.operations == operations);  // refused before the store is touched
+    // The message never repeats what it found.
+    CHECK(linked.message().find("pat.doe") == std::string::npos);
+    CHECK(linked.message().find("1234567") == std::string::npos);
+    CHECK(registry.contact(id, SecurityPurpose::kRecovery).code() ==
+          ErrorCode::kAccountIdPersonalData);
+    Challenge c = f.verifier.start(pk_mobile(), Purpose::kSignup).value();
+    CHECK(registry.preflight(id, f.verifier, c.id, Purpose::kSignup).code() ==
+          ErrorCode::kAccountIdPersonalData);
+  }
+  CHECK(registry.find(pk_mobile())->empty());
+}
+
+TEST_CASE("link: ordinary account ids, numeric ones included, are accepted",
+          "[registry][personal-data]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::phone_linked());
+  for (const char* id : {"acct-1", "6f1c2b8e-4a8e-4b6e-9f0e-2d3c4b5a6978", "user_42", "1234567890",
+                         "923001234567", "team@intranet", "a+b", "order-2026-0042"}) {
+    INFO(id);
+    CHECK(Registry::validate_account_id(id).is_ok());
+  }
+  REQUIRE(registry.link("1234567890", f.verify(pk_mobile())).is_ok());
+  const PhoneNumber second = PhoneNumber::parse("+92 300 7654321").value();
+  REQUIRE(registry.link("6f1c2b8e-4a8e-4b6e-9f0e-2d3c4b5a6978", f.verify(second)).is_ok());
+  CHECK(registry.find(pk_mobile()).value() == std::vector<std::string>{"1234567890"});
+}
+
+TEST_CASE("erase: an account id stored before ids holding personal data were refused can be erased",
+          "[registry][personal-data]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::phone_linked());
+  // What an earlier release let through: the id written to the store as it was given.
+  const VerifiedIdentifier proof = f.verify(pk_mobile());
+  BindingRecord legacy{"pat.doe@example.com", proof.index(), Channel::kPhone, f.clock.now(), {}};
+  REQUIRE(f.store.insert_binding(legacy, {}, 1).value() == BindOutcome::kBound);
+  CHECK(Registry::validate_account_id_form("pat.doe@example.com").is_ok());
+  CHECK(registry.erase("pat.doe@example.com").value() == 1);
+  CHECK(registry.find(pk_mobile())->empty());
+  CHECK(registry.unlink("pat.doe@example.com").value() == 0);
+}
+
+namespace {
+LegalRequest lawful_request() {
+  return {"FIA Cybercrime Wing", "case 2026-0042", "PECA 2016 s.34", "ops.amina"};
+}
+}  // namespace
+
+TEST_CASE(
+    "disclose: request fields holding an email address or a phone number are refused with "
+    "kLegalRequestPersonalData, and the audit log is unchanged",
+    "[registry][disclose][personal-data]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::phone_linked());
+  REQUIRE(registry.link("acct-1", f.verify(pk_mobile())).is_ok());
+  const std::string names[] = {"authority", "reference", "legal_basis", "requested_by"};
+  std::string LegalRequest::*const fields[] = {&LegalRequest::authority, &LegalRequest::reference,
+                                               &LegalRequest::legal_basis,
+                                               &LegalRequest::requested_by};
+  const std::vector<std::string> refused = {
+      "lookup of +92 300 1234567 for pat.doe@example.com",  // the review's input
+      "pat.doe@example.com",
+      "asked by \"Pat Doe\" <pat.doe@example.com>",
+      "subscriber +92-300-1234567",
+      "subscriber 0092 300 1234567",
+      "subscriber 0300 1234567",  // a national number: 11 digits
+      "line (202) 555-0142",      // 10 digits
+      "mobile 03001234567, urgent",
+      "+44 20 7946 0958",
+      "ops on call (+92 300 1234567)",
+  };
+  for (std::size_t i = 0; i < 4; ++i) {
+    for (const std::string& value : refused) {
+      LegalRequest request = lawful_request();
+      request.*fields[i] = value;
+      INFO(names[i] << " = " << value);
+      CHECK(request.validate().code() == ErrorCode::kLegalRequestPersonalData);
+      auto answer = registry.disclose(pk_mobile(), request);
+      REQUIRE_FALSE(answer.is_ok());
+      CHECK(answer.code() == ErrorCode::kLegalRequestPersonalData);
+      CHECK(error_code_name(answer.code()) == "legal_request_personal_data");
+      CHECK(answer.status().message().find(names[i]) != std::string::npos);
+      CHECK(answer.status().message().find("1234567") == std::string::npos);
+      CHECK(answer.status().message().find("pat.doe") == std::string::npos);
+    }
+  }
+  CHECK(f.store.scan_audit(1, 100)->empty());
+  CHECK_FALSE(f.store.audit_head().value().has_value());
+}
+
+TEST_CASE("disclose: ordinary authorities, references and legal bases are accepted",
+          "[registry][disclose][personal-data]") {
+  Fixture f;
+  Registry registry = f.registry(LinkPolicy::phone_linked());
+  REQUIRE(registry.link("acct-1", f.verify(pk_mobile())).is_ok());
+  const std::vector<std::string> accepted = {
+      "case 2026-0042",
+      "warrant AB-123/26",
+      "FIR 117/2026",
+      "FIR-2026-0117",
+      "PECA 2016 s.34",
+      "order of 31.01.2026",
+      "order 2026-01-31",
+      "Police HQ @ Islamabad",
+      "ops.amina",
+      "§ 100j StPO",
+      "court order no. 123456789",
+      "ops@night-shift",
+  };
+  std::uint64_t expected_sequence = 0;
+  for (const std::string& value : accepted) {
+    LegalRequest request = lawful_request();
+    request.reference = value;
+    request.legal_basis = value;
+    INFO(value);
+    CHECK(request.validate().is_ok());
+    auto answer = registry.disclose(pk_mobile(), request);
+    REQUIRE(answer.is_ok());
+    CHECK(answer->audit_sequence == ++expected_sequence);
+    CHECK(answer->accounts == std::vector<std::string>{"acct-1"});
+  }
 }

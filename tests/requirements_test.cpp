@@ -145,9 +145,10 @@ TEST_CASE("[nist-800-63b-5.1.3.1] a VoIP number gets no code, and the answer doe
   CHECK(r.sender.count() == 0);  // refused before any send
   CHECK(c.refusal.limit == Limit::kPhoneType);
   check_same_public_shape(c, now, voip, Purpose::kLogin);
-  // The challenge it names can never verify: no code was sent, and no guess is compared.
+  // The challenge it names can never verify (no code was sent; its tag is random), yet every
+  // guess is charged and answered like a wrong code at a live challenge.
   for (const char* guess : {"000000", "123456", "999999"}) {
-    CHECK(r.check(c.id, guess, Purpose::kLogin).outcome == CheckOutcome::kLocked);
+    CHECK(r.check(c.id, guess, Purpose::kLogin).outcome == CheckOutcome::kWrongCode);
   }
 }
 
@@ -258,7 +259,7 @@ TEST_CASE(
     "[requirements][nist]") {
   Rig r;
   Registry registry =
-      Registry::create(LinkPolicy::phone_linked(), r.ring, r.store, r.clock).value();
+      Registry::create(LinkPolicy::phone_linked(), r.ring, r.store, r.store, r.clock).value();
   const Identifier old_number = phone("+92 300 1234567");
   const Identifier new_number = phone("+92 301 7654321");
   auto verify = [&r](const Identifier& id, Purpose purpose) {
@@ -655,7 +656,7 @@ TEST_CASE(
     "[requirements][owasp-forgot-password]") {
   Rig r;
   Registry registry =
-      Registry::create(LinkPolicy::phone_linked(), r.ring, r.store, r.clock).value();
+      Registry::create(LinkPolicy::phone_linked(), r.ring, r.store, r.store, r.clock).value();
   const Identifier bound = phone("+92 300 1234567");
   const Identifier unbound = phone("+92 301 7654321");
   const Identifier limited = phone("+92 302 5550123");
@@ -865,7 +866,7 @@ TEST_CASE(
     "[requirements][owasp-authentication-cs]") {
   Rig r;
   Registry registry =
-      Registry::create(LinkPolicy::email_linked(), r.ring, r.store, r.clock).value();
+      Registry::create(LinkPolicy::email_linked(), r.ring, r.store, r.store, r.clock).value();
   const Identifier taken = email("alice@example.com");
   const Identifier fresh = email("bob@example.com");
   Challenge first = r.start(taken, Purpose::kSignup);
@@ -880,8 +881,8 @@ TEST_CASE(
   check_same_public_shape(other, now, fresh, Purpose::kSignup);
   CHECK(again.sent() == other.sent());
   // Before the code is checked, the backend cannot learn from veribind that the address is taken.
-  CHECK(registry.preflight("acct-new", again.id, Purpose::kSignup).is_ok());
-  CHECK(registry.preflight("acct-new", other.id, Purpose::kSignup).is_ok());
+  CHECK(registry.preflight("acct-new", r.verifier, again.id, Purpose::kSignup).is_ok());
+  CHECK(registry.preflight("acct-new", r.verifier, other.id, Purpose::kSignup).is_ok());
 }
 
 TEST_CASE(

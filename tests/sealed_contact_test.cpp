@@ -12,6 +12,7 @@
 #include "fakes/keys.hpp"
 #include "fakes/recording_sender.hpp"
 #include "veribind/contact_key_store.hpp"
+#include "veribind/memory_store.hpp"
 #include "veribind/registry.hpp"
 #include "veribind/sqlite_contact_key_store.hpp"
 #include "veribind/sqlite_store.hpp"
@@ -49,13 +50,13 @@ PhoneNumber pk_mobile() { return PhoneNumber::parse("+92 300 1234567").value(); 
 
 // A sealing deployment over any store and key store.
 struct Sealing {
-  Sealing(Store& main, ContactKeyStore& keys,
-          LinkPolicy policy = sealed(LinkPolicy::phone_linked()))
+  template <typename Main>
+  Sealing(Main& main, ContactKeyStore& keys, LinkPolicy policy = sealed(LinkPolicy::phone_linked()))
       : ring(veribind::testing::random_ring()),
         store(&main),
         contact_keys(&keys),
         verifier(Verifier::create(config(), ring, main, sender, clock).value()),
-        registry(Registry::create(std::move(policy), ring, main, clock, keys).value()) {}
+        registry(Registry::create(std::move(policy), ring, main, main, clock, keys).value()) {}
   static VerifierConfig config() {
     VerifierConfig c;
     c.max_sends_per_hour = 100;
@@ -73,7 +74,7 @@ struct Sealing {
   }
   std::size_t data_keys() { return contact_keys->count_kek_version(1).value(); }
   KeyRing ring;
-  Store* store;
+  AccountStore* store;
   ContactKeyStore* contact_keys;
   RecordingSender sender;
   FakeClock clock;
@@ -156,12 +157,13 @@ TEST_CASE("sealed contact: the sealing policy needs a key store; unsealed accoun
   MemoryStore store;
   FakeClock clock;
   KeyRing ring = veribind::testing::random_ring();
-  CHECK(Registry::create(sealed(LinkPolicy::phone_linked()), ring, store, clock).code() ==
+  CHECK(Registry::create(sealed(LinkPolicy::phone_linked()), ring, store, store, clock).code() ==
         ErrorCode::kInvalidConfig);
 
   MemoryContactKeyStore keys;
   Sealing s(store, keys);
-  Registry plain = Registry::create(LinkPolicy::phone_linked(), s.ring, store, s.clock).value();
+  Registry plain =
+      Registry::create(LinkPolicy::phone_linked(), s.ring, store, store, s.clock).value();
   REQUIRE(plain.link("acct-plain", s.verify(pk_mobile())).is_ok());
   CHECK(s.registry.contact("acct-plain", SecurityPurpose::kRecovery).code() ==
         ErrorCode::kNoContact);
@@ -205,7 +207,8 @@ TEST_CASE("sealed contact: erase without the key store is refused and changes no
   MemoryContactKeyStore keys;
   Sealing s(store, keys);
   REQUIRE(s.link("acct-1", pk_mobile()).is_ok());
-  Registry keyless = Registry::create(LinkPolicy::phone_linked(), s.ring, store, s.clock).value();
+  Registry keyless =
+      Registry::create(LinkPolicy::phone_linked(), s.ring, store, store, s.clock).value();
   CHECK(keyless.erase("acct-1").code() == ErrorCode::kInvalidConfig);
   CHECK(keyless.unlink("acct-1").code() == ErrorCode::kInvalidConfig);
   CHECK(store.bindings_of_account("acct-1")->size() == 1);
@@ -250,7 +253,8 @@ TEST_CASE(
   keys = SqliteContactKeyStore::open(key_db.string()).value();
   FakeClock clock;
   Registry live =
-      Registry::create(sealed(LinkPolicy::phone_linked()), ring, *main, clock, *keys).value();
+      Registry::create(sealed(LinkPolicy::phone_linked()), ring, *main, *main, clock, *keys)
+          .value();
   REQUIRE(live.contact("acct-1", SecurityPurpose::kRecovery).is_ok());
   REQUIRE(live.erase("acct-1").value() == 1);
   CHECK(live.contact("acct-1", SecurityPurpose::kRecovery).code() == ErrorCode::kNoContact);
@@ -265,7 +269,8 @@ TEST_CASE(
   CHECK(in_backup[0].sealed_contact == sealed_binding.sealed_contact);
   // ...but with what remains (the key ring and the live key store), it cannot be opened.
   Registry from_backup =
-      Registry::create(sealed(LinkPolicy::phone_linked()), ring, *restored, clock, *keys).value();
+      Registry::create(sealed(LinkPolicy::phone_linked()), ring, *restored, *restored, clock, *keys)
+          .value();
   auto shredded = from_backup.contact("acct-1", SecurityPurpose::kRecovery);
   REQUIRE_FALSE(shredded.is_ok());
   CHECK(shredded.code() == ErrorCode::kKeyUnavailable);
@@ -279,9 +284,9 @@ TEST_CASE(
   // What shredding does not cover: a backup of the key store taken before the erasure still opens
   // the old copy. Key-store backups must be short-lived, or not taken (SECURITY.md).
   auto old_keys = SqliteContactKeyStore::open(keys_copy.string()).value();
-  Registry both_backups =
-      Registry::create(sealed(LinkPolicy::phone_linked()), ring, *restored, clock, *old_keys)
-          .value();
+  Registry both_backups = Registry::create(sealed(LinkPolicy::phone_linked()), ring, *restored,
+                                           *restored, clock, *old_keys)
+                              .value();
   CHECK(both_backups.contact("acct-1", SecurityPurpose::kRecovery)->canonical() == "+923001234567");
 }
 

@@ -8,6 +8,7 @@
 #include <latch>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -25,6 +26,14 @@ using veribind::testing::RecordingSender;
 namespace {
 
 EmailAddress email(const std::string& text) { return EmailAddress::parse(text).value(); }
+// "<prefix><n>@example.com", built by appending: GCC 12 at -O3 reports a false -Wrestrict
+// warning inside libstdc++ for "literal" + std::to_string(n) in a loop.
+EmailAddress numbered_email(std::string_view prefix, int n) {
+  std::string text(prefix);
+  text += std::to_string(n);
+  text += "@example.com";
+  return email(text);
+}
 PhoneNumber phone(const std::string& text) { return PhoneNumber::parse(text, "PK").value(); }
 
 struct Fixture {
@@ -251,7 +260,7 @@ TEST_CASE("check: a verification carries the purpose it was checked for", "[veri
   Fixture f;
   for (Purpose p :
        {Purpose::kSignup, Purpose::kLogin, Purpose::kRecovery, Purpose::kChangeIdentifier}) {
-    Challenge c = f.start(email("p" + std::to_string(static_cast<int>(p)) + "@example.com"), p);
+    Challenge c = f.start(numbered_email("p", static_cast<int>(p)), p);
     CHECK(c.purpose == p);
     CheckResult r = f.check(c.id, f.sender.last_code(), p);
     REQUIRE(r.outcome == CheckOutcome::kVerified);
@@ -282,7 +291,7 @@ TEST_CASE("check: the tag, not the stored purpose field, decides the purpose",
   ChallengeRecord record = f.stored(login.id);
   record.purpose = Purpose::kRecovery;
   REQUIRE(f.store.consume_challenge(record.id).value());
-  REQUIRE(f.store.create_challenge(record).is_ok());
+  REQUIRE(f.store.create_challenge(record, {}, f.clock.now()).is_ok());
   CHECK(f.check(login.id, f.sender.last_code(), Purpose::kRecovery).outcome ==
         CheckOutcome::kWrongCode);
   CheckResult r = f.check(login.id, f.sender.last_code(), Purpose::kLogin);
@@ -453,9 +462,13 @@ TEST_CASE("start: premium-rate, toll-free and other non-SMS numbers get no code"
   CHECK(refused->refusal.limit == Limit::kPhoneType);
   CHECK(refused->refusal.retry_at == Timestamp{});
   CHECK(f.sender.count() == 0);
-  // Its challenge exists, as a sent one would, but nothing can verify it.
-  CHECK(f.stored(refused->id).max_attempts == 0);
-  CHECK(f.check(refused->id, "123456").outcome == CheckOutcome::kLocked);
+  // Its challenge exists, as a sent one would, attempts included, but nothing can verify it: each
+  // check is charged and answered as a wrong code, as a live challenge's would be.
+  CHECK(f.stored(refused->id).max_attempts == f.verifier.config().max_checks);
+  for (const char* guess : {"000000", "123456", "999999"}) {
+    CHECK(f.check(refused->id, guess).outcome == CheckOutcome::kWrongCode);
+  }
+  CHECK(f.stored(refused->id).attempts == 3);
 }
 
 TEST_CASE("start: a failing sender leaves no checkable challenge", "[verifier][delivery]") {

@@ -3,33 +3,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <span>
 #include <utility>
 
-#include "veribind/sqlite_store.hpp"
-
 namespace veribind::cli {
 
 namespace {
-
-// The identifier of `disclose`, given as one argument: an email address if it holds '@', a phone
-// number otherwise. Messages never repeat it.
-Result<Identifier> parse_disclosed(const DiscloseOptions& options) {
-  if (options.identifier.find('@') != std::string::npos) {
-    if (!options.region.empty()) {
-      return Status(ErrorCode::kInvalidArgument, "--region applies to phone numbers only");
-    }
-    auto email = EmailAddress::parse(options.identifier);
-    if (!email) return Status(email.code(), "identifier: " + email.status().message());
-    return Identifier(std::move(email).value());
-  }
-  auto phone = PhoneNumber::parse(options.identifier, options.region, PhoneTypeSet::all());
-  if (!phone) return Status(phone.code(), "identifier: " + phone.status().message());
-  return Identifier(std::move(phone).value());
-}
 
 std::string hex(std::span<const std::uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -113,17 +94,17 @@ int run_disclose(const CommonOptions& common, const DiscloseOptions& options) {
   const Output out(common.json);
   // Everything the request says is checked before the key or the database is touched.
   if (Status s = options.request.validate(); !s) return out.error(s);
-  auto identifier = parse_disclosed(options);
+  auto identifier = parse_identifier(options.identifier);
   if (!identifier) return out.error(identifier.status());
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_existing_sqlite(common.db);
-  if (!store) return out.error(store.status());
+  auto stores = open_stores(common, OpenMode::kExisting);
+  if (!stores) return out.error(stores.status());
 
   const SystemClock clock;
   LinkPolicy policy = identifier->channel() == Channel::kPhone ? LinkPolicy::phone_linked()
                                                                : LinkPolicy::email_linked();
-  auto registry = Registry::create(std::move(policy), *ring, **store, clock);
+  auto registry = stores->registry(std::move(policy), *ring, clock);
   if (!registry) return out.error(registry.status());
   auto answer = registry->disclose(*identifier, options.request);
   if (!answer) return out.error(answer.status());
@@ -153,9 +134,9 @@ int run_audit_verify(const CommonOptions& common) {
   const Output out(common.json);
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_existing_sqlite(common.db);
-  if (!store) return out.error(store.status());
-  auto report = AuditLog(**store).verify(*ring);
+  auto stores = open_stores(common, OpenMode::kExisting);
+  if (!stores) return out.error(stores.status());
+  auto report = AuditLog(stores->audit()).verify(*ring);
   if (!report) return out.error(report.status());
 
   if (out.json()) {
@@ -207,9 +188,9 @@ int run_transparency(const CommonOptions& common, const TransparencyOptions& opt
   }
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_existing_sqlite(common.db);
-  if (!store) return out.error(store.status());
-  auto report = AuditLog(**store).transparency(*ring, since);
+  auto stores = open_stores(common, OpenMode::kExisting);
+  if (!stores) return out.error(stores.status());
+  auto report = AuditLog(stores->audit()).transparency(*ring, since);
   if (!report) return out.error(report.status());
 
   if (out.json()) {

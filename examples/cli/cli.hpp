@@ -13,9 +13,10 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include "veribind/compare.hpp"
 #include "veribind/sqlite_contact_key_store.hpp"
-#include "veribind/sqlite_store.hpp"
 #include "veribind/veribind.hpp"
 
 namespace veribind::cli {
@@ -75,10 +76,72 @@ class Output {
 // True for a postgresql:// or postgres:// URL: --db then names a PostgreSQL database.
 [[nodiscard]] bool is_postgres_url(std::string_view db) noexcept;
 
-// The SQLite database of a command that works on one file and never creates it (purge, retention,
-// audit, disclose, transparency, rotate, erase, contact): a missing or empty file means a wrong
-// --db. A PostgreSQL URL is refused without repeating it (it may hold a password).
-[[nodiscard]] Result<std::unique_ptr<SqliteStore>> open_existing_sqlite(const std::string& path);
+// Whether a command may create the SQLite database at --db. Only `start` (and the demo, on its
+// own fresh file) does: every other command reads what start wrote, and creating an empty file
+// would hide a wrong --db. A PostgreSQL database must exist either way (a wrong name fails to
+// connect); veribind's tables are created in it on first use.
+enum class OpenMode : std::uint8_t { kCreate, kExisting };
+
+// Whether a command uses the contact key store (--contact-keys). It is always an SQLite file of
+// its own, also when --db is a PostgreSQL URL: the data keys are kept apart from the sealed
+// contacts, so that erasing a key shreds every copy of the contact, backups of --db included.
+enum class ContactKeyUse : std::uint8_t {
+  kNone,       // not opened
+  kIfPresent,  // opened if the file exists (nothing was ever sealed otherwise)
+  kCreate,     // opened, created if missing (link --retain-contact sealed)
+};
+
+// The stores a command works on, opened by open_stores() and owned here. Commands reach them
+// through the accessors, which name the job each call does; today one backend object does all
+// of them.
+class Stores {
+ public:
+  // `backend` implements every store interface (SqliteStore, PostgresStore).
+  template <typename Backend>
+  Stores(std::unique_ptr<Backend> backend, std::unique_ptr<SqliteContactKeyStore> contact_keys)
+      : verification_(backend.get()),
+        accounts_(backend.get()),
+        audit_(backend.get()),
+        retention_(backend.get()),
+        owner_(std::move(backend)),
+        contact_keys_(std::move(contact_keys)) {}
+
+  // Challenges, counters, purge.
+  [[nodiscard]] VerificationStore& verification() const noexcept { return *verification_; }
+  // Bindings.
+  [[nodiscard]] AccountStore& accounts() const noexcept { return *accounts_; }
+  // The audit log of lawful lookups.
+  [[nodiscard]] AuditStore& audit() const noexcept { return *audit_; }
+  // Row counts, bytes and ages per kind of row.
+  [[nodiscard]] RetentionReport& retention() const noexcept { return *retention_; }
+
+  // A Registry over these stores, and over the contact key store if the command opened one (the
+  // only way a command reaches it). The stores, `ring` and `clock` must outlive the Registry.
+  [[nodiscard]] Result<Registry> registry(LinkPolicy policy, const KeyRing& ring,
+                                          const Clock& clock) const;
+  // Closes the database (SQLite checkpoints its write-ahead log into the file).
+  void close() noexcept {
+    contact_keys_.reset();
+    owner_.reset();
+  }
+
+ private:
+  VerificationStore* verification_;
+  AccountStore* accounts_;
+  AuditStore* audit_;
+  RetentionReport* retention_;
+  std::shared_ptr<void> owner_;  // the backend behind all four
+  std::unique_ptr<SqliteContactKeyStore> contact_keys_;
+};
+
+// The one place the CLI opens its stores: --db as an SQLite file (SqliteStore) or a
+// postgresql:// / postgres:// URL (PostgresStore), and the contact key store at
+// `contact_keys_path` as `contact_keys` asks. Errors: kUnavailable for a missing or empty SQLite
+// file in kExisting mode ("no database at <path>") and for an unreachable server; otherwise the
+// backend's own code. A URL is never repeated in a message (it may hold a password).
+[[nodiscard]] Result<Stores> open_stores(const CommonOptions& common, OpenMode mode,
+                                         ContactKeyUse contact_keys = ContactKeyUse::kNone,
+                                         const std::string& contact_keys_path = {});
 
 // Loads the key file, with a message that tells a first-time user what to do if it is missing.
 [[nodiscard]] Result<KeyRing> load_key(const std::string& path);
@@ -108,7 +171,7 @@ struct LinkOptions {
   std::string code;
   std::string policy = "phone-linked";
   std::string purpose = "signup";
-  // Sealed contacts and key rotation (issue 5).
+  // Sealed contacts and key rotation.
   IdentifierOptions identifier;  // the identifier verified; needed to seal, or with 2+ key versions
   std::string retain_contact = "none";
   std::string contact_keys = "./veribind-contact-keys.db";
@@ -134,6 +197,8 @@ struct RotateOptions {
 struct EraseOptions {
   std::string account;
   std::string contact_keys = "./veribind-contact-keys.db";
+  // EraseMode::kFinishInterrupted: a data key missing from the key store is not an error.
+  bool finish_interrupted = false;
 };
 struct ContactOptions {
   std::string account;
@@ -145,9 +210,6 @@ int run_keygen_version(const CommonOptions& common, const KeygenOptions& options
 int run_rotate(const CommonOptions& common, const RotateOptions& options);
 int run_erase(const CommonOptions& common, const EraseOptions& options);
 int run_contact(const CommonOptions& common, const ContactOptions& options);
-// The contact key store at `path` if the file exists (nullptr if not: nothing was ever sealed).
-[[nodiscard]] Result<std::unique_ptr<SqliteContactKeyStore>> open_contact_keys_if_present(
-    const std::string& path);
 
 int run_keygen(const CommonOptions& common);
 int run_normalize(const CommonOptions& common, const IdentifierOptions& options);
@@ -181,8 +243,7 @@ int run_compare(const CommonOptions& common, const CompareOptions& options);
 
 // disclose, audit verify, transparency (audit_commands.cpp).
 struct DiscloseOptions {
-  std::string identifier;  // a phone number (any spelling) or an email address
-  std::string region;      // for a phone number without +country
+  IdentifierOptions identifier;  // --phone [--region] or --email, as every command takes it
   LegalRequest request;
 };
 struct TransparencyOptions {

@@ -37,6 +37,15 @@ void add_identifier_options(CLI::App& command, IdentifierOptions& identifier) {
   phone->excludes(email);
 }
 
+// --contact-keys, for the commands that seal, open or destroy sealed contacts.
+void add_contact_keys_option(CLI::App& command, std::string& path) {
+  command
+      .add_option("--contact-keys", path,
+                  "contact key store: an SQLite file of its own, also when --db is a PostgreSQL "
+                  "URL (erasing a data key there shreds the contact in every copy of --db)")
+      ->capture_default_str();
+}
+
 // CLI11's own message, when it names only options; a generic one when it could echo an argument
 // (an unexpected value may well be a phone number or a code, and errors never repeat those).
 std::string usage_message(const CLI::ParseError& error) {
@@ -86,7 +95,9 @@ CLI::App* add_compare_command(CLI::App& app, CompareOptions& o, CommonOptions& c
       ->capture_default_str();
   c->add_option("--attacker-cores", a.attacker_cores, "assumed: cores of a key thief")
       ->capture_default_str();
-  c->add_flag("--json", common.json, "print one JSON object on stdout");
+  // Accepted like everywhere else, but compare reads neither key nor database: it measures on
+  // scratch databases of its own.
+  add_common_options(*c, common);
   return c;
 }
 
@@ -154,8 +165,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
                    "none, or sealed: keep the contact encrypted for recovery and security notices "
                    "(needs --phone/--email)")
       ->capture_default_str();
-  link_cmd->add_option("--contact-keys", link.contact_keys, "contact key store (its own file)")
-      ->capture_default_str();
+  add_contact_keys_option(*link_cmd, link.contact_keys);
   add_common_options(*link_cmd, common);
 
   CLI::App* find_cmd = app.add_subcommand(
@@ -168,12 +178,13 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   CLI::App* unlink_cmd = app.add_subcommand(
       "unlink", "remove an account's bindings (before a change of identifier, or on erasure)");
   unlink_cmd->add_option("--account", unlink.account, "your backend's account id")->required();
-  unlink_cmd->add_option("--contact-keys", unlink.contact_keys, "contact key store (its own file)")
-      ->capture_default_str();
+  add_contact_keys_option(*unlink_cmd, unlink.contact_keys);
   add_common_options(*unlink_cmd, common);
 
   CLI::App* demo_cmd = app.add_subcommand(
-      "demo", "walk through both policies on a temporary database, showing what is stored");
+      "demo",
+      "walk through both policies on a temporary SQLite database, showing what is stored (SQLite "
+      "only: it reads the database file's bytes)");
   demo_cmd->add_flag("--keep", demo.keep, "keep the temporary database and key");
   add_common_options(*demo_cmd, common);
 
@@ -181,10 +192,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   CLI::App* disclose_cmd = app.add_subcommand(
       "disclose",
       "answer a lawful request: the accounts bound to exactly this identifier (audited)");
-  disclose_cmd->add_option("identifier", disclose.identifier, "phone number or email address")
-      ->required();
-  disclose_cmd->add_option("--region", disclose.region,
-                           "ISO 3166 region for a number without +country (e.g. PK)");
+  add_identifier_options(*disclose_cmd, disclose.identifier);
   disclose_cmd->add_option("--authority", disclose.request.authority, "requesting authority")
       ->required();
   disclose_cmd
@@ -231,16 +239,18 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
       "--retire", [&rotate](const std::uint32_t& v) { rotate.retire = v; },
       "destroy key version N, refused while anything still uses it");
   rotate_cmd->add_option("--batch", rotate.batch, "rows per batch")->capture_default_str();
-  rotate_cmd->add_option("--contact-keys", rotate.contact_keys, "contact key store (its own file)")
-      ->capture_default_str();
+  add_contact_keys_option(*rotate_cmd, rotate.contact_keys);
   add_common_options(*rotate_cmd, common);
 
   EraseOptions& erase = line.erase;
   CLI::App* erase_cmd = app.add_subcommand(
       "erase", "erase an account: destroy its sealed contact's data key, remove its bindings");
   erase_cmd->add_option("account", erase.account, "your backend's account id")->required();
-  erase_cmd->add_option("--contact-keys", erase.contact_keys, "contact key store (its own file)")
-      ->capture_default_str();
+  erase_cmd->add_flag("--finish-interrupted", erase.finish_interrupted,
+                      "finish an erasure that stopped after destroying its data keys: a key "
+                      "missing from --contact-keys is then not an error (only with the right "
+                      "key store)");
+  add_contact_keys_option(*erase_cmd, erase.contact_keys);
   add_common_options(*erase_cmd, common);
 
   ContactOptions& contact = line.contact;
@@ -250,9 +260,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   contact_cmd->add_option("--purpose", contact.purpose, "recovery or security_notice")->required();
   contact_cmd->add_option("--policy", contact.policy, "phone-linked or email-linked")
       ->capture_default_str();
-  contact_cmd
-      ->add_option("--contact-keys", contact.contact_keys, "contact key store (its own file)")
-      ->capture_default_str();
+  add_contact_keys_option(*contact_cmd, contact.contact_keys);
   add_common_options(*contact_cmd, common);
 
   try {

@@ -7,8 +7,6 @@
 #include <utility>
 
 #include "cli.hpp"
-#include "veribind/postgres_store.hpp"
-#include "veribind/sqlite_store.hpp"
 
 namespace veribind::cli {
 
@@ -42,30 +40,6 @@ Status validate_account_id(std::string_view account) {
     return {s.code(), "--account: " + s.message()};
   }
   return Status::ok();
-}
-
-enum class Create : bool { kNo, kYes };
-
-// --db is an SQLite file path, or a postgresql:// (postgres://) URL for PostgresStore.
-// Only `start` creates an SQLite database: a check, link or find against a missing one has nothing
-// to read, and creating an empty file there would hide a wrong --db. A PostgreSQL database must
-// exist already (a wrong name fails to connect); its tables are created on first use.
-Result<std::unique_ptr<Store>> open_store(const std::string& db, Create create) {
-  if (is_postgres_url(db)) {
-    auto store = PostgresStore::open(db);
-    // The URL is not repeated: it may hold a password.
-    if (!store) return Status(store.code(), "PostgreSQL database: " + store.status().message());
-    return std::unique_ptr<Store>(std::move(store).value());
-  }
-  std::error_code missing;
-  const auto size = std::filesystem::file_size(db, missing);
-  if (create == Create::kNo && (missing || size == 0)) {  // an empty file holds nothing either
-    return Status(ErrorCode::kUnavailable,
-                  "no database at " + db + " (veribind start creates it; or pass --db)");
-  }
-  auto store = SqliteStore::open(db);
-  if (!store) return Status(store.code(), "database " + db + ": " + store.status().message());
-  return std::unique_ptr<Store>(std::move(store).value());
 }
 
 // Prints a CheckResult that did not verify; returns kExitRefused.
@@ -176,14 +150,14 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
   }
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_store(common.db, Create::kYes);
-  if (!store) return out.error(store.status());
+  auto stores = open_stores(common, OpenMode::kCreate);
+  if (!stores) return out.error(stores.status());
 
   const SystemClock clock;
   ConsoleSender console(std::cerr);
   JsonLineSender json_lines;
   Sender& sender = out.json() ? static_cast<Sender&>(json_lines) : console;
-  auto verifier = Verifier::create(config, *ring, **store, sender, clock);
+  auto verifier = Verifier::create(config, *ring, stores->verification(), sender, clock);
   if (!verifier) return out.error(verifier.status());
   auto challenge = verifier->start(*identifier, *purpose);
   if (!challenge) return out.error(challenge.status());
@@ -217,22 +191,23 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
 // What check and link share: the key, an existing store, and a verifier over them. Pinned in
 // memory because the verifier refers to the others.
 struct CheckSession {
-  CheckSession(KeyRing key, std::unique_ptr<Store> db)
-      : ring(std::move(key)), store(std::move(db)) {}
+  CheckSession(KeyRing key, Stores opened) : ring(std::move(key)), stores(std::move(opened)) {}
   KeyRing ring;
-  std::unique_ptr<Store> store;
+  Stores stores;
   SystemClock clock;
   ConsoleSender unused_sender{std::cerr};  // check() never sends
   std::optional<Verifier> verifier;
 };
 
-Result<std::unique_ptr<CheckSession>> open_check_session(const CommonOptions& common) {
+Result<std::unique_ptr<CheckSession>> open_check_session(
+    const CommonOptions& common, ContactKeyUse contact_keys = ContactKeyUse::kNone,
+    const std::string& contact_keys_path = {}) {
   auto ring = load_key(common.key_file);
   if (!ring) return ring.status();
-  auto store = open_store(common.db, Create::kNo);
-  if (!store) return store.status();
-  auto session = std::make_unique<CheckSession>(std::move(ring).value(), std::move(store).value());
-  auto verifier = Verifier::create(VerifierConfig{}, session->ring, *session->store,
+  auto stores = open_stores(common, OpenMode::kExisting, contact_keys, contact_keys_path);
+  if (!stores) return stores.status();
+  auto session = std::make_unique<CheckSession>(std::move(ring).value(), std::move(stores).value());
+  auto verifier = Verifier::create(VerifierConfig{}, session->ring, session->stores.verification(),
                                    session->unused_sender, session->clock);
   if (!verifier) return verifier.status();
   session->verifier.emplace(std::move(verifier).value());
@@ -293,7 +268,10 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
                      "--retain-contact sealed needs --phone or --email: the verified identifier "
                      "is what gets sealed");
   }
-  auto session = open_check_session(common);
+  // The contact key store only when sealing: nothing else in a link needs it.
+  auto session = open_check_session(
+      common, *retain == RetainContact::kSealed ? ContactKeyUse::kCreate : ContactKeyUse::kNone,
+      options.contact_keys);
   if (!session) return out.error(session.status());
   CheckSession& s = **session;
   if (!identifier && s.ring.versions().size() > 1) {
@@ -301,20 +279,12 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
                      "several key versions are active: give --phone or --email too, so that "
                      "bindings under every version count");
   }
-  std::unique_ptr<SqliteContactKeyStore> contact_keys;
-  if (*retain == RetainContact::kSealed) {
-    auto opened = SqliteContactKeyStore::open(options.contact_keys);
-    if (!opened) return out.error(opened.code(), "--contact-keys: " + opened.status().message());
-    contact_keys = std::move(opened).value();
-  }
-  auto registry =
-      contact_keys
-          ? Registry::create(std::move(policy).value(), s.ring, *s.store, s.clock, *contact_keys)
-          : Registry::create(std::move(policy).value(), s.ring, *s.store, s.clock);
+  auto registry = s.stores.registry(std::move(policy).value(), s.ring, s.clock);
   if (!registry) return out.error(registry.status());
 
   // Refusals that do not depend on other accounts come before the code is spent.
-  if (Status pre = registry->preflight(options.account, options.challenge, *purpose); !pre) {
+  if (Status pre = registry->preflight(options.account, *s.verifier, options.challenge, *purpose);
+      !pre) {
     return out.error(pre);
   }
   auto result = s.verifier->check(options.challenge, options.code, *purpose);
@@ -325,7 +295,7 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
       identifier ? registry->link(options.account, std::move(*result->verified), *identifier)
                  : registry->link(options.account, std::move(*result->verified));
   if (!linked) return out.error(linked);
-  auto bound = s.store->bindings_of_account(options.account);
+  auto bound = s.stores.accounts().bindings_of_account(options.account);
   if (!bound) return out.error(bound.status());
   BlindIndex index;
   for (const BindingRecord& b : *bound) {
@@ -358,20 +328,20 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
 
 int run_unlink(const CommonOptions& common, const UnlinkOptions& options) {
   const Output out(common.json);
-  if (Status s = validate_account_id(options.account); !s) return out.error(s);
+  // The form only, as Registry::unlink(): an id holding personal data, stored before such ids
+  // were refused, can still be unlinked (which removes it).
+  if (Status s = Registry::validate_account_id_form(options.account); !s) {
+    return out.error(s.code(), "--account: " + s.message());
+  }
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_store(common.db, Create::kNo);
-  if (!store) return out.error(store.status());
-  const SystemClock clock;
   // A sealed contact's data key goes with its binding, so the key store is used if there is one.
-  auto contact_keys = open_contact_keys_if_present(options.contact_keys);
-  if (!contact_keys) return out.error(contact_keys.status());
+  auto stores =
+      open_stores(common, OpenMode::kExisting, ContactKeyUse::kIfPresent, options.contact_keys);
+  if (!stores) return out.error(stores.status());
+  const SystemClock clock;
   // unlink() removes the account's bindings on every channel; the policy plays no part.
-  auto registry =
-      *contact_keys
-          ? Registry::create(LinkPolicy::phone_linked(), *ring, **store, clock, **contact_keys)
-          : Registry::create(LinkPolicy::phone_linked(), *ring, **store, clock);
+  auto registry = stores->registry(LinkPolicy::phone_linked(), *ring, clock);
   if (!registry) return out.error(registry.status());
   auto removed = registry->unlink(options.account);
   if (!removed) return out.error(removed.status());
@@ -392,11 +362,11 @@ int run_find(const CommonOptions& common, const IdentifierOptions& options) {
                                                                : LinkPolicy::email_linked();
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
-  auto store = open_store(common.db, Create::kNo);
-  if (!store) return out.error(store.status());
+  auto stores = open_stores(common, OpenMode::kExisting);
+  if (!stores) return out.error(stores.status());
 
   const SystemClock clock;
-  auto registry = Registry::create(std::move(policy), *ring, **store, clock);
+  auto registry = stores->registry(std::move(policy), *ring, clock);
   if (!registry) return out.error(registry.status());
   auto accounts = registry->find(*identifier);
   if (!accounts) return out.error(accounts.status());

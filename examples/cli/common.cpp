@@ -2,7 +2,6 @@
 #include <sys/stat.h>
 
 #include <ctime>
-#include <filesystem>
 #include <iostream>
 
 #include "cli.hpp"
@@ -41,6 +40,7 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kPhoneTooShort:
     case ErrorCode::kPhoneTooLong:
     case ErrorCode::kPhoneInvalidForRegion:
+    case ErrorCode::kPhoneHasLetters:
     case ErrorCode::kEmailSyntax:
     case ErrorCode::kEmailLocalPartTooLong:
     case ErrorCode::kEmailDomainTooLong:
@@ -52,6 +52,8 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kInvalidChallengeId:
     case ErrorCode::kInvalidAccountId:
     case ErrorCode::kInvalidConfig:
+    case ErrorCode::kAccountIdPersonalData:
+    case ErrorCode::kLegalRequestPersonalData:
     case ErrorCode::kInvalidLegalRequest: return kExitBadInput;
     // What a check reports as "not verified" when it comes as an error (resend's wording).
     case ErrorCode::kChallengeNotFound:
@@ -72,6 +74,7 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kIdentifierRequired: return kExitBadInput;
     case ErrorCode::kNoContact: return kExitRefused;
     case ErrorCode::kContactSealBroken:
+    case ErrorCode::kContactKeyMissing:
     case ErrorCode::kKeyFileInsecure:
     case ErrorCode::kKeyFileMalformed:
     case ErrorCode::kKeyUnavailable:
@@ -134,23 +137,6 @@ Result<Identifier> parse_identifier(const IdentifierOptions& options) {
 
 bool is_postgres_url(std::string_view db) noexcept {
   return db.starts_with("postgresql://") || db.starts_with("postgres://");
-}
-
-Result<std::unique_ptr<SqliteStore>> open_existing_sqlite(const std::string& path) {
-  if (is_postgres_url(path)) {
-    return Status(ErrorCode::kInvalidArgument,
-                  "this command works on a SQLite database file; it does not take a PostgreSQL "
-                  "URL yet");
-  }
-  std::error_code missing;
-  const auto size = std::filesystem::file_size(path, missing);
-  if (missing || size == 0) {
-    return Status(ErrorCode::kUnavailable,
-                  "no database at " + path + " (veribind start creates it; or pass --db)");
-  }
-  auto store = SqliteStore::open(path);
-  if (!store) return Status(store.code(), "database " + path + ": " + store.status().message());
-  return store;
 }
 
 Result<KeyRing> load_key(const std::string& path) {

@@ -1,4 +1,6 @@
 // compare: the two linking policies side by side, with figures measured on this machine.
+#include "veribind/compare.hpp"
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -49,7 +51,7 @@ Result<BindingBytes> binding_bytes(const ScratchDir& dir, const char* name, Chan
                                    std::size_t accounts) {
   auto store = SqliteStore::open((dir.path() / name).string());
   if (!store) return store.status();
-  return measure_binding_bytes(**store, channel, accounts, SystemClock().now());
+  return measure_binding_bytes(**store, **store, channel, accounts, SystemClock().now());
 }
 
 Status validate(const CompareOptions& o) {

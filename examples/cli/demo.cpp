@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "veribind/sqlite_store.hpp"
+#include "veribind/stored_columns.hpp"
 
 namespace veribind::cli {
 
@@ -85,27 +85,34 @@ std::string to_hex(const unsigned char* bytes, int size) {
   return hex;
 }
 
-// Why a column holds nothing personal, guessed from its name; empty if there is nothing to say.
-std::string_view why_harmless(std::string_view table, std::string_view column) {
-  auto has = [column](std::string_view part) { return column.find(part) != column.npos; };
-  if (table.find("schema") != table.npos) return "the layout of the database, nothing else";
-  if (has("tag")) return "keyed tag of (challenge id, purpose, code): the code is not stored";
-  if (has("index") || has("blind")) {
-    return "keyed BLAKE2b of the identifier: random-looking without the key";
+// What the store layer says the column holds (veribind/stored_columns.hpp); empty for a column
+// it does not describe, which its test would have caught.
+std::string_view stored_meaning(std::string_view table, std::string_view column) {
+  for (const ColumnDescription& c : stored_columns()) {
+    if (c.table == table && c.column == column) return c.meaning;
   }
-  if (has("account")) return "the embedding backend's own opaque id";
-  if (table.find("counter") != table.npos && column == "key") {
-    return "keyed hash of a blind index: a send budget that links to nothing without the key";
-  }
-  if (has("key_version")) return "which master key made the index (for key rotation)";
-  if (has("expires") || has("window")) return "every such row expires; purge_expired removes it";
-  if (column == "id" || has("challenge")) return "128 random bits, no meaning of its own";
-  if (has("region")) return "ISO region of a phone (\"ZZ\" for email): coarse, kept for policy";
-  if (has("purpose") || has("channel") || has("type")) {
-    return "a small enum: what kind of verification, never whose";
-  }
-  if (has("attempts")) return "checks charged; at the maximum even the right code is refused";
   return {};
+}
+
+// `prefix` then `text`, broken at spaces into lines of at most kWrapColumn characters (a longer
+// word stays whole), continuation lines starting with `indent`; ends with a newline.
+std::string wrapped(std::string_view prefix, std::string_view text, std::string_view indent) {
+  std::string out;
+  std::string line(prefix);
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find(' ', pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view word = text.substr(pos, end - pos);
+    if (line.size() > indent.size() && line.size() + 1 + word.size() > kWrapColumn) {
+      out += line + '\n';
+      line = std::string(indent) + std::string(word);
+    } else {
+      line += (line.size() == prefix.size() ? "" : " ") + std::string(word);
+    }
+    pos = end + 1;
+  }
+  return out + line + '\n';
 }
 
 std::string format_value(sqlite3_stmt* row, int column, std::string_view name) {
@@ -197,13 +204,15 @@ Status dump_store(Context& ctx) {
     ctx.out << "     " << table << " (" << lines.size() << (lines.size() == 1 ? " row" : " rows")
             << ")\n";
     for (const std::string& line : lines) ctx.out << line << '\n';
-    // The first time a table appears, say why each of its columns is harmless to leak.
+    // The first time a table appears, say what each of its columns holds.
     if (!ctx.explained_tables.insert(table).second) continue;
     for (int c = 0; c < columns; ++c) {
       const std::string name = sqlite3_column_name(rows.get(), c);
-      if (const std::string_view why = why_harmless(table, name); !why.empty()) {
-        ctx.out << "         · " << name << ": " << why << '\n';
-      }
+      const std::string_view meaning = stored_meaning(table, name);
+      ctx.out << wrapped(
+          "         · " + name + ": ",
+          meaning.empty() ? "(not described in veribind/stored_columns.hpp)" : meaning,
+          "             ");
     }
   }
   ctx.out << '\n';
@@ -443,6 +452,9 @@ struct Workspace {
 };
 
 Result<Workspace> prepare_workspace(const CommonOptions& common, const DemoOptions& options) {
+  // The demo's point is the bytes at rest: it dumps the database file and its write-ahead log,
+  // and searches them for plaintext. A PostgreSQL server keeps its bytes where the CLI cannot
+  // read them, so the demo stays on a file; the other commands take either.
   if (options.db_given && is_postgres_url(common.db)) {
     return Status(ErrorCode::kInvalidArgument,
                   "the demo runs on SQLite only (it shows the bytes of the database file); omit "
@@ -471,8 +483,8 @@ Result<Workspace> prepare_workspace(const CommonOptions& common, const DemoOptio
 }
 
 // Steps 1-5 and the scan. Returns the findings of the scan, or the error that stopped the demo.
-// `store` is closed before the second scan; ctx's verifier and registries must not be used after.
-Result<std::set<std::string>> run_steps(Context& ctx, std::unique_ptr<SqliteStore>& store) {
+// `stores` is closed before the second scan; ctx's verifier and registries must not be used after.
+Result<std::set<std::string>> run_steps(Context& ctx, Stores& stores) {
   std::string first_index_hex;
   Sent first;
   if (Status s = step_phone_signup(ctx, &first_index_hex, &first); !s) return s;
@@ -490,7 +502,7 @@ Result<std::set<std::string>> run_steps(Context& ctx, std::unique_ptr<SqliteStor
   std::string scanned_open;
   std::string scanned_closed;
   scan_files(ctx, found, scanned_open);
-  store.reset();  // closing checkpoints the WAL into the main file: scan that too
+  stores.close();  // closing checkpoints the WAL into the main file: scan that too
   scan_files(ctx, found, scanned_closed);
   ctx.out << "   while open  " << scanned_open << '\n'
           << "   after close " << scanned_closed << '\n';
@@ -513,15 +525,17 @@ int run_demo(const CommonOptions& common, const DemoOptions& options) {
   // Declared after the workspace, so destroyed (closed) before its directory is removed.
   auto ring = KeyRing::load_key_file(workspace->key);
   if (!ring) return out.error(ring.status());
-  auto store = SqliteStore::open(workspace->db);
-  if (!store) return out.error(store.status());
+  CommonOptions files = common;
+  files.db = workspace->db;
+  auto stores = open_stores(files, OpenMode::kCreate);
+  if (!stores) return out.error(stores.status());
   DemoClock clock;
   CapturingSender sender(narrative, common.json);
-  auto verifier = Verifier::create(VerifierConfig{}, *ring, **store, sender, clock);
+  auto verifier = Verifier::create(VerifierConfig{}, *ring, stores->verification(), sender, clock);
   if (!verifier) return out.error(verifier.status());
-  auto phone_registry = Registry::create(LinkPolicy::phone_linked(), *ring, **store, clock);
+  auto phone_registry = stores->registry(LinkPolicy::phone_linked(), *ring, clock);
   if (!phone_registry) return out.error(phone_registry.status());
-  auto email_registry = Registry::create(LinkPolicy::email_linked(), *ring, **store, clock);
+  auto email_registry = stores->registry(LinkPolicy::email_linked(), *ring, clock);
   if (!email_registry) return out.error(email_registry.status());
 
   Context ctx{narrative,
@@ -533,7 +547,7 @@ int run_demo(const CommonOptions& common, const DemoOptions& options) {
               sender,
               /*explained_tables=*/{},
               /*steps=*/nlohmann::json::array()};
-  auto found = run_steps(ctx, *store);
+  auto found = run_steps(ctx, *stores);
   if (!found) return out.error(found.status());
 
   if (found->empty()) {

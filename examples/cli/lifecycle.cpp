@@ -1,4 +1,4 @@
-// keygen --version, rotate, erase, contact: sealed contacts and key rotation (issue 5).
+// keygen --version, rotate, erase, contact: sealed contacts and key rotation.
 //
 // `contact` deliberately never prints the contact itself, only its masked form: it lets an
 // operator confirm, for one account and a stated security purpose, that a contact is retained and
@@ -6,25 +6,29 @@
 // shell loop over account ids into the bulk read the library refuses to offer, and leave
 // addresses in terminal scrollback and shell logs. Code that must reach the user calls
 // Registry::contact() and hands the result straight to a Sender.
-#include <filesystem>
+#include <algorithm>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli.hpp"
-#include "veribind/sqlite_store.hpp"
 
 namespace veribind::cli {
 
 namespace {
 
-// The key store if present, else none; and a Registry over whichever there is.
+// The key, the stores (the contact key store if present), a Registry over them and a Verifier
+// that only counts live challenges (for what still uses a key version). Pinned in memory because
+// the registry and the verifier refer to the others.
 struct Session {
+  Session(KeyRing key, Stores opened) : ring(std::move(key)), stores(std::move(opened)) {}
   KeyRing ring;
-  std::unique_ptr<SqliteStore> store;
-  std::unique_ptr<SqliteContactKeyStore> contact_keys;
+  Stores stores;
   SystemClock clock;
+  ConsoleSender unused_sender{std::cerr};  // nothing is sent
   std::optional<Registry> registry;
+  std::optional<Verifier> verifier;
 };
 
 Result<std::unique_ptr<Session>> open_session(const CommonOptions& common,
@@ -32,19 +36,17 @@ Result<std::unique_ptr<Session>> open_session(const CommonOptions& common,
                                               LinkPolicy policy = LinkPolicy::phone_linked()) {
   auto ring = load_key(common.key_file);
   if (!ring) return ring.status();
-  auto store = open_existing_sqlite(common.db);
-  if (!store) return store.status();
-  auto keys = open_contact_keys_if_present(contact_keys_path);
-  if (!keys) return keys.status();
-  auto session = std::unique_ptr<Session>(new Session{
-      std::move(ring).value(), std::move(store).value(), std::move(keys).value(), {}, {}});
-  auto registry =
-      session->contact_keys
-          ? Registry::create(std::move(policy), session->ring, *session->store, session->clock,
-                             *session->contact_keys)
-          : Registry::create(std::move(policy), session->ring, *session->store, session->clock);
+  auto stores =
+      open_stores(common, OpenMode::kExisting, ContactKeyUse::kIfPresent, contact_keys_path);
+  if (!stores) return stores.status();
+  auto session = std::make_unique<Session>(std::move(ring).value(), std::move(stores).value());
+  auto registry = session->stores.registry(std::move(policy), session->ring, session->clock);
   if (!registry) return registry.status();
   session->registry.emplace(std::move(registry).value());
+  auto verifier = Verifier::create(VerifierConfig{}, session->ring, session->stores.verification(),
+                                   session->unused_sender, session->clock);
+  if (!verifier) return verifier.status();
+  session->verifier.emplace(std::move(verifier).value());
   return session;
 }
 
@@ -57,15 +59,6 @@ nlohmann::json usage_json(std::uint32_t version, const KeyUsage& usage) {
 }
 
 }  // namespace
-
-Result<std::unique_ptr<SqliteContactKeyStore>> open_contact_keys_if_present(
-    const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return std::unique_ptr<SqliteContactKeyStore>();
-  auto keys = SqliteContactKeyStore::open(path);
-  if (!keys) return Status(keys.code(), "--contact-keys: " + keys.status().message());
-  return std::move(keys).value();
-}
 
 int run_keygen_version(const CommonOptions& common, const KeygenOptions& options) {
   const Output out(common.json);
@@ -110,7 +103,7 @@ int run_rotate(const CommonOptions& common, const RotateOptions& options) {
                        "--retire: version " + std::to_string(version) +
                            " is the current one; add a newer one with keygen --version first");
     }
-    auto usage = s.registry->key_version_usage(version);
+    auto usage = s.registry->key_version_usage(version, *s.verifier);
     if (!usage) return out.error(usage.status());
     if (usage->total() != 0) {
       return out.error(ErrorCode::kKeyVersionInUse,
@@ -140,7 +133,7 @@ int run_rotate(const CommonOptions& common, const RotateOptions& options) {
   nlohmann::json remaining = nlohmann::json::array();
   for (std::uint32_t version : s.ring.versions()) {
     if (version == current) continue;
-    auto usage = s.registry->key_version_usage(version);
+    auto usage = s.registry->key_version_usage(version, *s.verifier);
     if (!usage) return out.error(usage.status());
     remaining.push_back(usage_json(version, *usage));
   }
@@ -160,7 +153,8 @@ int run_rotate(const CommonOptions& common, const RotateOptions& options) {
             << " (unsealed bindings: they move when their owner next verifies)\n";
   if (report->sealed_unreadable != 0) {
     std::cout << "sealed, key gone      " << report->sealed_unreadable
-              << " (an erasure was interrupted: run veribind erase for them again)\n";
+              << " (an erasure was interrupted: run veribind erase --finish-interrupted for "
+                 "them again)\n";
   }
   for (const auto& usage : remaining) {
     std::cout << "version " << usage["version"] << " still used by " << usage["bindings"]
@@ -172,12 +166,15 @@ int run_rotate(const CommonOptions& common, const RotateOptions& options) {
 
 int run_erase(const CommonOptions& common, const EraseOptions& options) {
   const Output out(common.json);
-  if (Status s = Registry::validate_account_id(options.account); !s) {
+  // The form only, as Registry::erase(): erasing an id that holds personal data removes it.
+  if (Status s = Registry::validate_account_id_form(options.account); !s) {
     return out.error(s.code(), "account: " + s.message());
   }
   auto session = open_session(common, options.contact_keys);
   if (!session) return out.error(session.status());
-  auto removed = (*session)->registry->erase(options.account);
+  auto removed = (*session)->registry->erase(options.account, options.finish_interrupted
+                                                                  ? EraseMode::kFinishInterrupted
+                                                                  : EraseMode::kKeysPresent);
   if (!removed) return out.error(removed.status());
   if (out.json()) {
     out.emit({{"account", options.account}, {"bindings_removed", *removed}});

@@ -1,12 +1,10 @@
 // purge and retention: forgetting on schedule, and saying what is kept.
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "cli.hpp"
-#include "veribind/sqlite_store.hpp"
 
 namespace veribind::cli {
 
@@ -23,15 +21,15 @@ int run_purge(const CommonOptions& common, const PurgeOptions& options) {
   if (options.batch < 1 || options.batch > 1000000) {
     return out.error(ErrorCode::kInvalidArgument, "--batch must be 1..1000000");
   }
-  auto store = open_existing_sqlite(common.db);
-  if (!store) return out.error(store.status());
+  auto stores = open_stores(common, OpenMode::kExisting);
+  if (!stores) return out.error(stores.status());
   const Timestamp now = SystemClock().now();
   // Batches keep each write transaction short, so verifications are not held up behind a purge.
   // A batch that comes back short of the limit for every kind means nothing expired is left.
   PurgeCounts total;
   std::size_t batches = 0;
   while (true) {
-    auto purged = (*store)->purge_expired(now, options.batch);
+    auto purged = stores->verification().purge_expired(now, options.batch);
     if (!purged) return out.error(purged.status());
     ++batches;
     total.challenges += purged->challenges;
@@ -55,10 +53,10 @@ int run_purge(const CommonOptions& common, const PurgeOptions& options) {
 
 int run_retention(const CommonOptions& common) {
   const Output out(common.json);
-  auto store = open_existing_sqlite(common.db);
-  if (!store) return out.error(store.status());
+  auto stores = open_stores(common, OpenMode::kExisting);
+  if (!stores) return out.error(stores.status());
   const Timestamp now = SystemClock().now();
-  auto stats = (*store)->retention_stats(now);
+  auto stats = stores->retention().retention_stats(now);
   if (!stats) return out.error(stats.status());
 
   if (out.json()) {

@@ -30,7 +30,7 @@ int main() {
   vb::SystemClock clock;
   auto verifier = vb::Verifier::create(vb::VerifierConfig{}, *ring, store, sms, clock);
   if (!verifier) return fail(verifier.status());
-  auto registry = vb::Registry::create(vb::LinkPolicy::phone_linked(), *ring, store, clock);
+  auto registry = vb::Registry::create(vb::LinkPolicy::phone_linked(), *ring, store, store, clock);
   if (!registry) return fail(registry.status());
 
   // 1. The user types a number; send a signup code to it.

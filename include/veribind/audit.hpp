@@ -25,10 +25,10 @@
 #include <string>
 #include <string_view>
 
+#include "veribind/audit_store.hpp"
 #include "veribind/clock.hpp"
 #include "veribind/keys.hpp"
 #include "veribind/result.hpp"
-#include "veribind/store.hpp"
 
 namespace veribind {
 
@@ -48,8 +48,15 @@ struct LegalRequest {
   // Each field must be non-empty valid UTF-8, at most its kMax...Bytes, without control or
   // invisible formatting characters (C0, DEL, C1, line/paragraph separators, bidirectional
   // overrides and isolates, zero-width characters, BOM) and without leading or trailing spaces,
-  // so that what is counted and printed is what was typed, on one line. Errors name the field,
-  // never repeat its value: kInvalidLegalRequest, or kInputTooLong for an over-long field.
+  // so that what is counted and printed is what was typed, on one line. And since the log keeps
+  // every field for good, no field may hold personal data of the kind the lookup protects:
+  // kLegalRequestPersonalData for something that parses as an email address, a phone number in
+  // international form ('+' or "00"), or a run of 10 or more digits written with only spaces,
+  // '-', '.', '(' and ')' between them (a national number; case numbers such as "2026-0042" are
+  // shorter). The identifier asked about belongs in the lookup, which records only its blind
+  // index. SECURITY.md says how this is detected and what it misses. Errors name the field, never
+  // repeat its value: kInvalidLegalRequest, kInputTooLong for an over-long field, or
+  // kLegalRequestPersonalData.
   [[nodiscard]] Status validate() const;
 };
 
@@ -99,7 +106,7 @@ struct TransparencyReport {
 // process appends (entries appended after the head was read are checked up to that head).
 class AuditLog {
  public:
-  explicit AuditLog(Store& store) : store_(&store) {}
+  explicit AuditLog(AuditStore& store) : store_(&store) {}
 
   // Walks the whole log in sequence order, checking every entry's MAC, the chain and the head,
   // and reports the first problem (ok() if none). `ring` must hold every key version the log
@@ -114,7 +121,7 @@ class AuditLog {
       const KeyRing& ring, std::optional<Timestamp> since = std::nullopt) const;
 
  private:
-  Store* store_;
+  AuditStore* store_;
 };
 
 }  // namespace veribind

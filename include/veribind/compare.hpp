@@ -16,9 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "veribind/account_store.hpp"
 #include "veribind/identifier.hpp"
 #include "veribind/result.hpp"
-#include "veribind/store.hpp"
+#include "veribind/retention.hpp"
 
 namespace veribind {
 
@@ -116,11 +117,12 @@ struct BindingBytes {
 };
 
 // Binds `accounts` accounts (36-character ids, random blind indexes) on `channel` in `store`,
-// reads Store::retention_stats before and after, then unlinks them again. Give it a scratch store:
-// the bytes of other writers would count. A store that grows by pages (SQLite: 4 KiB) needs
-// enough accounts to fill many pages: the error is about one page / accounts. kInvalidArgument for
-// zero accounts; store errors.
-[[nodiscard]] Result<BindingBytes> measure_binding_bytes(Store& store, Channel channel,
+// reads `report`'s retention_stats (the same backend as `store`) before and after, then unlinks
+// them again. Give it a scratch store: the bytes of other writers would count. A store that grows
+// by pages (SQLite: 4 KiB) needs enough accounts to fill many pages: the error is about one page /
+// accounts. kInvalidArgument for zero accounts; store errors.
+[[nodiscard]] Result<BindingBytes> measure_binding_bytes(AccountStore& store,
+                                                         RetentionReport& report, Channel channel,
                                                          std::size_t accounts, Timestamp now);
 
 // --- the comparison

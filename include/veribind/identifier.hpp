@@ -12,12 +12,10 @@
 #include <string_view>
 #include <variant>
 
+#include "veribind/channel.hpp"
 #include "veribind/result.hpp"
 
 namespace veribind {
-
-enum class Channel : std::uint8_t { kPhone = 1, kEmail = 2 };
-[[nodiscard]] std::string_view channel_name(Channel channel) noexcept;  // "phone" / "email"
 
 // libphonenumber's number types, with stable values (they are stored with a challenge).
 enum class PhoneType : std::uint8_t {
@@ -83,7 +81,22 @@ class PhoneNumber {
   // number in the plan, or a length between the region's lengths that matches none of them),
   // kPhoneTypeNotAllowed (type not in `allowed`), kInvalidArgument (`default_region` is not a
   // supported region, or the number has an extension: it cannot receive an SMS, and dropping it
-  // would merge distinct inputs).
+  // would merge distinct inputs), kPhoneHasLetters (an ASCII letter where a digit could go).
+  //
+  // Letters are refused, never mapped to keypad digits ("1-800-FLOWERS" is kPhoneHasLetters): a
+  // person verifying a line they own types its digits, and a letter is a typo or an attempt to
+  // pass one number off as another. Letters that carry no digit stay accepted: a leading "tel:"
+  // (any case) and a tel: URI's parameters (";isub=", a domain-name ";phone-context="), but not
+  // letters in a global-number ";phone-context=+..", whose digits join the number. Extension
+  // markers ("ext. 12", "x9") are still kInvalidArgument.
+  //
+  // The result is a fixed point: parsing e164(), with or without any default region, gives the
+  // same e164(), type() and region(), hence the same blind index. libphonenumber alone does not
+  // guarantee it (it strips one national prefix per parse, and still admits Mexico's abolished
+  // mobile "1"), so parse() re-parses the E.164 form until it stops changing and judges
+  // validity, type and region on that final form: "+52 1 1 55 1234 5678", "+52 1 55 1234 5678"
+  // and "044 1 55 1234 5678" (MX) are all +525512345678. A number that does not settle within a
+  // few rounds is kPhoneInvalidForRegion.
   static Result<PhoneNumber> parse(std::string_view text, std::string_view default_region = {},
                                    PhoneTypeSet allowed = PhoneTypeSet::all());
 

@@ -9,6 +9,19 @@
 // and makes every new blind index, code tag and sealing; older ones stay usable for lookups and
 // checks until they are retired. On disk, version 1 is the key file itself (the single-file form)
 // and version N >= 2 lives beside it in "<key file>.vN", each file 32 bytes with mode 0600.
+//
+// The versions in use are named, not found: a manifest beside the key file, "<key file>.versions"
+// (mode 0600, one decimal version a line, ascending; lines starting with '#' are comments), is
+// written by generate_key_file(base, version) and destroy_key_file(), and load_key_files() loads
+// exactly the versions it lists. A ".vN" file it does not list is never loaded, so a key file
+// dropped in the directory cannot become the current key, nor a malformed one stop the load.
+// A directory without a manifest (made by a release before manifests) loads its key file alone
+// as version 1; if ".vN" files sit beside it, the load is refused (kKeyFileInsecure) until
+// write_key_manifest() names the versions in use.
+//
+// Every key file and the manifest are opened without following a symbolic link, neither at the
+// file nor at the directory that holds it (kKeyFileInsecure for a linked directory), and without
+// blocking (a FIFO or a device is refused as not a regular file instead of hanging the caller).
 #pragma once
 
 #include <cstdint>
@@ -34,13 +47,16 @@ class KeyRing {
   static constexpr std::size_t kMasterKeyBytes = 32;
   static constexpr std::size_t kSubkeyBytes = 32;
 
-  // Writes a new random master key to `path` with mode 0600. Refuses (kInvalidArgument) to
-  // overwrite an existing file; kKeyUnavailable if the file cannot be created or written.
+  // Writes a new random master key to `path` with mode 0600, and nothing else (no manifest: see
+  // generate_key_file(base, version) for a key ring's files). Refuses (kInvalidArgument) to
+  // overwrite an existing file; kKeyFileInsecure if its directory is a symbolic link;
+  // kKeyUnavailable if the file cannot be created or written.
   static Status generate_key_file(const std::string& path);
 
-  // Loads the master key in `path` as key version `version` (>= 1).
+  // Loads the master key in `path` as key version `version` (>= 1), whatever the manifest says.
   // Errors: kKeyUnavailable (missing or unreadable), kKeyFileInsecure (group/other may read or
-  // write it), kKeyFileMalformed (not a regular file of exactly 32 bytes).
+  // write it, or its directory is a symbolic link), kKeyFileMalformed (a symbolic link, or not a
+  // regular file of exactly 32 bytes: a FIFO is refused at once, never waited on).
   static Result<KeyRing> load_key_file(const std::string& path, std::uint32_t version = 1);
 
   // A ring holding `master` (kMasterKeyBytes) as version `version`. kInvalidArgument otherwise.
@@ -60,19 +76,41 @@ class KeyRing {
   [[nodiscard]] static std::string key_file_path(const std::string& base, std::uint32_t version);
 
   // Writes a new random master key as version `version` (>= 1) of the key at `base`, with mode
-  // 0600. Key versions only grow: kInvalidArgument if `version` is 0 or not above every version
-  // already present beside `base` (retired versions are gone, so a retired number is never
-  // reused by accident), or if the file exists; kKeyUnavailable if it cannot be written.
+  // 0600, and adds it to the manifest (creating it: listing `base` as version 1 too if that file
+  // exists and no manifest did). Key versions only grow: kInvalidArgument if `version` is 0 or
+  // not above every version listed or present beside `base` (retired versions are gone, so a
+  // retired number is never reused by accident), or if the file exists. kKeyFileInsecure if
+  // ".vN" files sit beside `base` with no manifest naming them (write_key_manifest first), or
+  // the manifest is writable by others; kKeyFileMalformed for a malformed manifest;
+  // kKeyUnavailable if a file cannot be written (then no new key is left behind).
   static Status generate_key_file(const std::string& base, std::uint32_t version);
 
-  // Loads every version present: `base` as version 1 (if it exists) and each "<base>.vN". Each
-  // file gets load_key_file's checks, and any failing file fails the whole load (a ring missing a
-  // version would silently stop finding its bindings). kKeyUnavailable if no version exists.
+  // Loads exactly the versions the manifest lists, or, without a manifest, `base` alone as
+  // version 1. Each file gets load_key_file's checks, and any failing file fails the whole load
+  // (a ring missing a version would silently stop finding its bindings); the message names the
+  // version. Errors: kKeyUnavailable (a listed file is missing, the manifest lists nothing, or
+  // there is no key at all); kKeyFileInsecure (the manifest is writable by group or others, a
+  // directory is a symbolic link, or ".vN" files sit beside `base` with no manifest);
+  // kKeyFileMalformed (the manifest is a symbolic link, not a regular file, or a line is not a
+  // version above the previous one); a listed file's own errors. Writes nothing.
   static Result<KeyRing> load_key_files(const std::string& base);
 
-  // Destroys version `version` of the key at `base`: overwrites the file with zeros, syncs it and
-  // removes it. What it indexed can never be matched again; call it only when nothing uses the
-  // version (Registry::key_version_usage). kKeyUnavailable if there is no such file.
+  // The manifest beside the key at `base`: "<base>.versions".
+  [[nodiscard]] static std::string key_manifest_path(const std::string& base);
+
+  // Names `versions` as the ones in use at `base`, replacing any manifest: for a directory made
+  // before manifests, once its operator has checked which ".vN" files are theirs. Each version's
+  // file must pass load_key_file's checks first (its error otherwise, nothing written);
+  // kInvalidArgument for an empty list, version 0 or a version named twice. The manifest is
+  // written with mode 0600 to a temporary file, synced and renamed into place.
+  static Status write_key_manifest(const std::string& base,
+                                   const std::vector<std::uint32_t>& versions);
+
+  // Destroys version `version` of the key at `base`: takes it out of the manifest, then
+  // overwrites the file with zeros, syncs it and removes it. What it indexed can never be matched
+  // again; call it only when nothing uses the version (Registry::key_version_usage).
+  // kKeyUnavailable if there is no such file (nothing changed); the manifest's errors as
+  // load_key_files.
   static Status destroy_key_file(const std::string& base, std::uint32_t version);
 
   // Adds `master` (kMasterKeyBytes) as version `version`; the current version becomes the highest

@@ -1,4 +1,5 @@
-// PostgresStore: the Store for several backend nodes sharing one PostgreSQL database (libpq).
+// PostgresStore: every store interface (VerificationStore, AccountStore, AuditStore,
+// RetentionReport) for several backend nodes sharing one PostgreSQL database (libpq).
 // Link veribind::postgres.
 //
 //   auto store = veribind::PostgresStore::open("postgresql://veribind@db.internal/veribind");
@@ -7,13 +8,17 @@
 //
 // Guarantees, across threads, processes and nodes (each is one statement or one transaction that
 // the database serialises, never a read-then-write in C++):
-// - charge_attempt is one UPDATE ... WHERE attempts < max_attempts: racing callers on any number
-//   of nodes never charge a challenge past its maximum;
-// - consume_challenge is one DELETE: exactly one caller anywhere gets true;
-// - insert_binding and insert_binding_across count and insert inside one transaction holding a
-//   transaction-scoped advisory lock for every blind index involved (taken in a fixed order, so
-//   two nodes never deadlock), and a primary key enforces one binding per account and channel,
-//   so max_accounts holds however many nodes link at once;
+// - charge_attempt is one statement: an UPDATE ... WHERE attempts < max_attempts and the upsert of
+//   the identifier's failure count, so racing callers on any number of nodes never charge a
+//   challenge past its maximum nor miss a failure;
+// - consume_challenge is one statement deleting the challenge and its identifier's failure
+//   count: exactly one caller anywhere gets true;
+// - create_challenge, reissue_challenge and add_to_counters apply their counter steps in the same
+//   statement as the challenge (an upsert per counter: concurrent steps on one counter add up);
+// - insert_binding counts and inserts inside one transaction holding a transaction-scoped
+//   advisory lock for every blind index involved (taken in a fixed order, so two nodes never
+//   deadlock), and a primary key enforces one binding per account and channel, so max_accounts
+//   holds however many nodes link at once;
 // - append_audit checks the head and appends inside one transaction holding the audit log's
 //   advisory lock, so appends from any number of nodes get consecutive sequences; triggers
 //   refuse UPDATE, DELETE and TRUNCATE of entries and any change of the head but forward;
@@ -22,9 +27,13 @@
 // a broken connection is replaced on its next use, so the store recovers by itself once the
 // server is back. Error messages name the operation and the SQLSTATE, never a stored value.
 //
-// The schema (tables challenges, counters, bindings, audit_log, audit_head, schema_version) is
-// created and upgraded by versioned migrations under a transaction-scoped advisory lock, so nodes
-// starting together are safe, and a node starting against an up-to-date database writes nothing.
+// Durability: verification state commits asynchronously (see PostgresOptions::sync_every_commit);
+// account and audit writes commit synchronously, in a transaction of their own.
+//
+// The schema (tables challenges, counters, identifier_failures, bindings, audit_log, audit_head,
+// schema_version) is created and upgraded by versioned migrations under a transaction-scoped
+// advisory lock, so nodes starting together are safe, and a node starting against an up-to-date
+// database writes nothing.
 #pragma once
 
 #include <chrono>
@@ -37,7 +46,10 @@
 #include <string_view>
 #include <vector>
 
-#include "veribind/store.hpp"
+#include "veribind/account_store.hpp"
+#include "veribind/audit_store.hpp"
+#include "veribind/retention.hpp"
+#include "veribind/verification_store.hpp"
 
 namespace veribind {
 
@@ -56,9 +68,21 @@ struct PostgresOptions {
   // (search_path, normally "public"). Otherwise 1..63 characters of [a-z0-9_], not starting with
   // a digit, not starting with "pg_".
   std::string schema;
+  // Durability of verification state (challenges, counters, failure counts). false (the
+  // default): its commits do not wait for the WAL to reach disk (synchronous_commit = off on
+  // every connection of the pool): a process crash loses nothing, but an OS crash or power loss
+  // can roll back the last commits, up to three times the server's wal_writer_delay (200 ms by
+  // default: about 600 ms); SECURITY.md says what that gives an attacker. Bindings and the audit
+  // log commit synchronously either way. true: every commit waits for the flush (the server's
+  // own synchronous_commit, or on where the server's is off), at the cost of one disk flush per
+  // check and per start.
+  bool sync_every_commit = false;
 };
 
-class PostgresStore final : public Store {
+class PostgresStore final : public VerificationStore,
+                            public AccountStore,
+                            public AuditStore,
+                            public RetentionReport {
  public:
   // Connects (one connection now, the rest of the pool on demand), brings the schema up to date,
   // and prepares the statements. `conninfo` is a libpq connection URI (postgresql://... or
@@ -74,41 +98,49 @@ class PostgresStore final : public Store {
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
 
-  Status create_challenge(const ChallengeRecord& record) override;
-  Result<ChargeResult> charge_attempt(const ChallengeId& id, Timestamp now) override;
-  Result<bool> consume_challenge(const ChallengeId& id) override;
-  Result<std::optional<ChallengeRecord>> find_challenge(const ChallengeId& id) override;
+  // VerificationStore. Each operation is one statement (one round trip), committed without
+  // waiting for the WAL flush unless PostgresOptions::sync_every_commit.
+  Status create_challenge(const ChallengeRecord& record, std::span<CounterUpdate> counters,
+                          Timestamp now) override;
   Result<bool> reissue_challenge(const ChallengeId& id,
                                  const std::array<std::uint8_t, 16>& code_tag, Timestamp expires_at,
-                                 Timestamp now) override;
-  Result<CounterState> add_to_counter(const CounterKey& key, std::uint32_t delta,
-                                      Timestamp window_end, Timestamp now) override;
-  Status reset_counter(const CounterKey& key) override;
+                                 std::span<CounterUpdate> counters, Timestamp now) override;
+  Status add_to_counters(std::span<CounterUpdate> counters, Timestamp now) override;
+  Result<CounterState> read_counters(const BlindIndex& identifier, std::span<const CounterKey> keys,
+                                     std::span<CounterState> out, Timestamp now) override;
+  Result<ChargeResult> charge_attempt(const ChallengeId& id, Timestamp now,
+                                      Timestamp failure_window_end) override;
+  Result<bool> consume_challenge(const ChallengeId& id) override;
+  Result<std::optional<ChallengeRecord>> find_challenge(const ChallengeId& id) override;
+  Result<PurgeCounts> purge_expired(Timestamp now, std::size_t batch = 10000) override;
+  Result<std::size_t> live_challenges(std::uint32_t key_version, Timestamp now) override;
+
+  // AccountStore. Every write commits synchronously (durable at commit).
   Result<BindOutcome> insert_binding(const BindingRecord& binding,
+                                     std::span<const BlindIndex> same_identifier,
                                      std::uint32_t max_accounts) override;
   Result<std::vector<std::string>> find_accounts(const BlindIndex& index) override;
-  Result<std::size_t> delete_bindings(std::string_view account_id) override;
-  Result<PurgeCounts> purge_expired(Timestamp now, std::size_t batch = 10000) override;
-  Result<AuditAppendOutcome> append_audit(const AuditRecord& entry, const AuditHead& head) override;
-  Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) override;
-  Result<std::optional<AuditHead>> audit_head() override;
-  // bytes are measured (BytesMethod::kMeasured): pg_total_relation_size of each table, which
-  // includes its indexes and TOAST data, in whole pages.
-  Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override;
-  Result<BindOutcome> insert_binding_across(const BindingRecord& binding,
-                                            std::span<const BlindIndex> same_identifier,
-                                            std::uint32_t max_accounts) override;
   Result<std::vector<BindingRecord>> bindings_of_account(std::string_view account_id) override;
+  Result<std::size_t> delete_bindings(std::string_view account_id) override;
   Result<std::vector<BindingRecord>> bindings_with_key_version(std::uint32_t key_version,
                                                                const BindingCursor& after,
                                                                std::size_t limit) override;
   Result<bool> reindex_binding(std::string_view account_id, Channel channel, const BlindIndex& from,
                                const BlindIndex& to,
                                std::span<const std::uint8_t> sealed_contact) override;
-  Result<KeyVersionUsage> key_version_usage(std::uint32_t key_version, Timestamp now) override;
+  Result<std::size_t> count_bindings(std::uint32_t key_version) override;
+
+  // AuditStore. Every append commits synchronously (durable at commit).
+  Result<AuditAppendOutcome> append_audit(const AuditRecord& entry, const AuditHead& head) override;
+  Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) override;
+  Result<std::optional<AuditHead>> audit_head() override;
+
+  // RetentionReport. bytes are measured (BytesMethod::kMeasured): pg_total_relation_size of each
+  // table, which includes its indexes and TOAST data, in whole pages.
+  Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override;
 
   // The schema version this code reads and writes.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
  private:
   struct Impl;

@@ -18,7 +18,9 @@
 #include <utility>
 #include <vector>
 
+#include "veribind/account_store.hpp"
 #include "veribind/audit.hpp"
+#include "veribind/audit_store.hpp"
 #include "veribind/blind_index.hpp"
 #include "veribind/clock.hpp"
 #include "veribind/contact_key_store.hpp"
@@ -26,7 +28,6 @@
 #include "veribind/keys.hpp"
 #include "veribind/policy.hpp"
 #include "veribind/result.hpp"
-#include "veribind/store.hpp"
 #include "veribind/verifier.hpp"
 
 namespace veribind {
@@ -50,8 +51,21 @@ struct RotationReport {
   // (refresh), or go when the account is erased.
   std::size_t awaiting_verification = 0;
   // Sealed bindings whose data key is gone (an erasure interrupted before its bindings went):
-  // they stay where they are until erase() is run again for their account.
+  // they stay where they are until erase() is run again for their account, in
+  // EraseMode::kFinishInterrupted.
   std::size_t sealed_unreadable = 0;
+};
+
+// What Registry::erase() requires of the contact key store.
+enum class EraseMode : std::uint8_t {
+  // Every sealed binding's data key must be in the key store (kContactKeyMissing otherwise, and
+  // nothing changes). The mode for every ordinary erasure.
+  kKeysPresent = 1,
+  // Finishes an erasure that was interrupted after some or all of its data keys were destroyed:
+  // the keys still present are destroyed, a missing one is not an error, then the bindings go.
+  // Use it only when the key store given is known to be the right one (a wrong one makes this
+  // report an erasure while the real key store still holds the keys).
+  kFinishInterrupted = 2,
 };
 
 // The answer to a lawful request, given only once its audit entry is committed.
@@ -80,21 +94,23 @@ class Registry {
   static constexpr std::size_t kMaxAccountIdBytes = 128;
 
   // Validates `policy` (kInvalidConfig) and derives the blind-index key (kKeyUnavailable).
-  // `store` and `clock` are not owned and must outlive the Registry.
-  static Result<Registry> create(LinkPolicy policy, const KeyRing& ring, Store& store,
-                                 const Clock& clock);
+  // Bindings go to `accounts`, the lawful-lookup log to `audit` (one backend may be both).
+  // `accounts`, `audit` and `clock` are not owned and must outlive the Registry.
+  static Result<Registry> create(LinkPolicy policy, const KeyRing& ring, AccountStore& accounts,
+                                 AuditStore& audit, const Clock& clock);
   // The same, with the store of contact data keys (not owned; must outlive the Registry). Needed
   // when policy.retain_contact is kSealed (kInvalidConfig without it), and by erase(), rotate()
   // and contact() for accounts whose contact was sealed.
-  static Result<Registry> create(LinkPolicy policy, const KeyRing& ring, Store& store,
-                                 const Clock& clock, ContactKeyStore& contact_keys);
+  static Result<Registry> create(LinkPolicy policy, const KeyRing& ring, AccountStore& accounts,
+                                 AuditStore& audit, const Clock& clock,
+                                 ContactKeyStore& contact_keys);
 
   // Binds `account_id` to the verified identifier. The proof is taken by value, so it is spent
   // whatever the outcome: a refused link needs a new verification. Errors, each leaving the store
-  // unchanged: kInvalidAccountId; kVerificationSpent (a proof that was moved from);
-  // kWrongChannel (not the policy's channel); kWrongPurpose (only signup and change-identifier
-  // verifications may link); kEmailFormMismatch (the email was not parsed with
-  // policy().email_options before start()); kPhoneTypeNotAllowed; kRegionNotAllowed;
+  // unchanged: kInvalidAccountId, kAccountIdPersonalData (validate_account_id); kVerificationSpent
+  // (a proof that was moved from); kWrongChannel (not the policy's channel); kWrongPurpose (only
+  // signup and change-identifier verifications may link); kEmailFormMismatch (the email was not
+  // parsed with policy().email_options before start()); kPhoneTypeNotAllowed; kRegionNotAllowed;
   // kAlreadyBound (the identifier holds max_accounts_per_identifier accounts);
   // kAccountHasBinding (the account is already bound on this channel: unlink first); store errors.
   // Needs no identifier only while the ring holds one key version and the policy seals nothing:
@@ -116,7 +132,8 @@ class Registry {
   Result<std::size_t> refresh(const Identifier& identifier, VerifiedIdentifier verified);
 
   // The sealed contact of the account's binding on the policy's channel, for `purpose`, one
-  // account per call (there is no bulk read). Errors: kInvalidAccountId; kNotASecurityPurpose
+  // account per call (there is no bulk read). Errors: kInvalidAccountId, kAccountIdPersonalData;
+  // kNotASecurityPurpose
   // (anything but kRecovery or kSecurityNotice); kNoContact (no binding, or no contact sealed);
   // kInvalidConfig (no ContactKeyStore); kKeyUnavailable (the data key is gone, i.e. erased, or
   // its key version is retired); kContactSealBroken (ciphertext or wrapped key tampered with);
@@ -125,11 +142,18 @@ class Registry {
 
   // Erasure: destroys the data keys of the account's sealed contacts (crypto-shredding: every
   // copy of their ciphertext, backups of the main store included, becomes unreadable), then
-  // removes every binding of the account. Returns the bindings removed. Keys go first: if the
-  // second step fails, a retry finishes it and no key is ever left without its binding's pointer.
-  // kInvalidAccountId; kInvalidConfig if a binding is sealed and there is no ContactKeyStore
-  // (nothing changed); store errors.
-  Result<std::size_t> erase(std::string_view account_id);
+  // removes every binding of the account. Returns the bindings removed. Keys go first, so no key
+  // is ever left without its binding's pointer; if the second step fails, run erase() again in
+  // EraseMode::kFinishInterrupted. Before anything is destroyed, every sealed binding's data key
+  // must be in this registry's ContactKeyStore (in the default mode): a key that is not there is
+  // not destroyed by this call, so reporting the account erased would be false (the usual cause
+  // is a wrong key store, whose "not found" would otherwise read as success). The account id's
+  // form is checked (validate_account_id_form), not the personal-data rule: erasing an id stored
+  // before that rule is how it goes. Errors, each changing nothing: kInvalidAccountId;
+  // kInvalidConfig if a binding is sealed and there is no ContactKeyStore; kContactKeyMissing if
+  // a sealed binding's data key is not in it; store errors (except that a store error while the
+  // keys go leaves the keys destroyed so far destroyed: finish with kFinishInterrupted).
+  Result<std::size_t> erase(std::string_view account_id, EraseMode mode = EraseMode::kKeysPresent);
 
   // Moves everything that can move to the current key version, in batches of `batch`: re-wraps
   // data keys wrapped under older versions, and re-indexes sealed bindings (opening each contact
@@ -139,18 +163,20 @@ class Registry {
   // errors, kContactSealBroken); what moved before it stays moved.
   Result<RotationReport> rotate(std::size_t batch = 500);
 
-  // What still uses `key_version` (bindings, live challenges, wrapped data keys).
-  Result<KeyUsage> key_version_usage(std::uint32_t key_version);
+  // What still uses `key_version`: bindings, wrapped data keys and audit entries here, and the
+  // live challenges of `verifier`.
+  Result<KeyUsage> key_version_usage(std::uint32_t key_version, Verifier& verifier);
 
   // The refusals link() would make that do not depend on who else holds the identifier: an
-  // invalid account id, or a wrong channel, purpose, phone type, region or email form for the
-  // challenge `challenge_id` checked for `purpose`. Call it before Verifier::check() so that a
-  // good code is not spent on a link that cannot succeed. It deliberately never answers
-  // kAlreadyBound: whether an identifier is bound is told only to someone who has proved control
-  // of it with a code. Reads the store, changes nothing; an unknown, expired or locked challenge
-  // is ok here (check() gives it the uniform answer). Errors: those above, kInvalidChallengeId,
-  // store errors.
-  Status preflight(std::string_view account_id, std::string_view challenge_id, Purpose purpose);
+  // invalid account id (either code of validate_account_id), or a wrong channel, purpose, phone
+  // type, region or email form for the challenge `challenge_id` of `verifier` checked for
+  // `purpose`. Call it before Verifier::check() so that a good code is not spent on a link that
+  // cannot succeed. It deliberately never answers kAlreadyBound: whether an identifier is bound is
+  // told only to someone who has proved control of it with a code. Reads the store, changes
+  // nothing; an unknown, expired or locked challenge is ok here (check() gives it the uniform
+  // answer). Errors: those above, kInvalidChallengeId, store errors.
+  Status preflight(std::string_view account_id, Verifier& verifier, std::string_view challenge_id,
+                   Purpose purpose);
 
   // Account ids bound to exactly this identifier (empty if none). An email is canonicalised with
   // the policy's email options first, so any spelling the policy merges finds the binding;
@@ -158,8 +184,10 @@ class Registry {
   // none (the typed form is gone). Store errors.
   Result<std::vector<std::string>> find(const Identifier& identifier);
 
-  // Removes every binding of the account; returns how many. The same operation as erase(): a
-  // sealed contact's data key goes with its binding. kInvalidAccountId, store errors.
+  // Removes every binding of the account; returns how many. The same operation as erase() in
+  // EraseMode::kKeysPresent: a sealed contact's data key goes with its binding, and must be in
+  // the key store. kInvalidAccountId, kInvalidConfig, kContactKeyMissing, store errors, each
+  // changing nothing.
   Result<std::size_t> unlink(std::string_view account_id);
 
   // Answers a lawful request: the account ids bound to exactly this identifier (the same lookup
@@ -167,21 +195,31 @@ class Registry {
   // partial-match form. Each answer appends one entry to the audit log (veribind/audit.hpp): the
   // time, the request fields, the blind index (current key version), and how many accounts were
   // returned. The entry is committed before the answer is returned; if it cannot be, there is no
-  // answer. Errors, each appending nothing: kInvalidLegalRequest / kInputTooLong
-  // (LegalRequest::validate), kEmailFormMismatch (as find()), store errors (kUnavailable also
-  // when concurrent appends keep winning the race).
+  // answer. Errors, each appending nothing: kInvalidLegalRequest / kInputTooLong /
+  // kLegalRequestPersonalData (LegalRequest::validate), kEmailFormMismatch (as find()), store
+  // errors (kUnavailable also when concurrent appends keep winning the race).
   Result<Disclosure> disclose(const Identifier& identifier, const LegalRequest& request);
 
   [[nodiscard]] const LinkPolicy& policy() const noexcept { return policy_; }
 
-  // The account-id rule link() and unlink() apply: kInvalidAccountId, or ok. Lets a caller refuse
-  // a bad id before a check() consumes a good code.
+  // The account-id rule link(), preflight() and contact() apply. Lets a caller refuse a bad id
+  // before a check() consumes a good code. Errors: kInvalidAccountId (not 1..128 bytes of
+  // printable ASCII without spaces); kAccountIdPersonalData (it holds something that parses as
+  // an email address, or as a phone number in international form: '+' or "00" and a number
+  // libphonenumber accepts; a bare run of digits such as "1234567890" is accepted). Account ids
+  // are stored in the clear, so an identifier in one would sit beside its own blind index.
+  // SECURITY.md says how it is detected and what it misses.
   [[nodiscard]] static Status validate_account_id(std::string_view account_id);
+  // The form alone (kInvalidAccountId), without the personal-data rule: what erase() and unlink()
+  // apply, so that an id stored before that rule existed can still be erased.
+  [[nodiscard]] static Status validate_account_id_form(std::string_view account_id);
 
  private:
-  Registry(LinkPolicy policy, std::vector<BlindIndexer> indexers, Store& store, const Clock& clock);
-  static Result<Registry> make(LinkPolicy policy, const KeyRing& ring, Store& store,
-                               const Clock& clock, ContactKeyStore* contact_keys);
+  Registry(LinkPolicy policy, std::vector<BlindIndexer> indexers, AccountStore& accounts,
+           AuditStore& audit, const Clock& clock);
+  static Result<Registry> make(LinkPolicy policy, const KeyRing& ring, AccountStore& accounts,
+                               AuditStore& audit, const Clock& clock,
+                               ContactKeyStore* contact_keys);
   [[nodiscard]] const BlindIndexer& current() const noexcept { return indexers_.back(); }
   [[nodiscard]] const BlindIndexer* indexer_for(std::uint32_t version) const noexcept;
   [[nodiscard]] const SecretBytes* kek_for(std::uint32_t version) const noexcept;
@@ -189,7 +227,9 @@ class Registry {
   [[nodiscard]] Status matches(const Identifier& identifier, const BlindIndex& proven) const;
   // The canonical identifier a registry lookup uses (provider rules applied late if needed).
   Result<Identifier> canonical_for_policy(const Identifier& identifier) const;
-  // Opens the sealed contact of `binding`: its data key from the key store, then the seal.
+  // The data key of `binding`'s sealed contact, from the key store, unwrapped: the one way to it.
+  Result<SecretBytes> unwrap_contact_key(const BindingRecord& binding);
+  // Opens the sealed contact of `binding`: its data key, then the seal.
   Result<SecretBytes> open_sealed(const BindingRecord& binding);
   // Moves `binding` to `to` (sealing its contact again, if any, under the new associated data).
   Result<bool> move_binding(const BindingRecord& binding, const BlindIndex& to);
@@ -199,7 +239,8 @@ class Registry {
   LinkPolicy policy_;
   std::vector<BlindIndexer> indexers_;  // one per key version, ascending; back() is current
   std::vector<std::pair<std::uint32_t, SecretBytes>> keks_;  // contact-seal subkeys by version
-  Store* store_;
+  AccountStore* accounts_;
+  AuditStore* audit_;
   const Clock* clock_;
   ContactKeyStore* contact_keys_ = nullptr;
   SecretBytes audit_key_;  // KeyPurpose::kAuditChain of the ring's current version

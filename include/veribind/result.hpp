@@ -26,6 +26,7 @@ enum class ErrorCode : std::uint16_t {
   kPhoneTooLong = 13,
   kPhoneInvalidForRegion = 14,  // right length, but no such number in its region's plan
   kPhoneTypeNotAllowed = 15,    // e.g. premium-rate, VoIP, toll-free where not allowed
+  kPhoneHasLetters = 16,        // "1-800-FLOWERS": letters are refused, not mapped
   kEmailSyntax = 20,            // not local@domain in dot-atom form
   kEmailLocalPartTooLong = 21,  // > 64 octets
   kEmailDomainTooLong = 22,     // > 255 octets, or a label > 63
@@ -37,6 +38,12 @@ enum class ErrorCode : std::uint16_t {
   kInvalidChallengeId = 31,  // not a well-formed challenge id
   kInvalidAccountId = 32,
   kInvalidConfig = 33,
+  // An account id that holds something that parses as an email address or an international phone
+  // number: account ids are stored in the clear, beside the blind indexes.
+  kAccountIdPersonalData = 34,
+  // A LegalRequest field that holds something that parses as an email address or looks like a
+  // phone number: the audit log is never edited or purged.
+  kLegalRequestPersonalData = 38,
   kInvalidLegalRequest = 39,  // a LegalRequest field that is empty or not printable text
   // Verification state.
   kChallengeNotFound = 40,  // unknown, consumed or expired (resend only; check() uses CheckOutcome)
@@ -60,13 +67,16 @@ enum class ErrorCode : std::uint16_t {
   kDeliveryFailed = 72,
   kAuditLogCorrupt = 79,  // the audit log does not verify (edited, deleted, reordered, truncated)
   kInternal = 80,
-  // Sealed contacts and key rotation (issue 5).
+  // Sealed contacts and key rotation.
   kIdentifierRequired = 90,   // the call needs the identifier itself (sealed contact, or several
                               // active key versions) and none was given
   kNotASecurityPurpose = 91,  // a sealed contact is read only for recovery or a security notice
   kNoContact = 92,            // the account has no sealed contact (none retained, or erased)
   kContactSealBroken = 93,    // a sealed contact failed authentication: tampered or misplaced
   kKeyVersionInUse = 94,      // a key version cannot be retired while rows still use it
+  // A sealed contact's data key is not in the contact key store given (the wrong store, or an
+  // erasure interrupted after its keys went: see Registry::erase).
+  kContactKeyMissing = 95,
 };
 
 // Stable snake_case name of a code ("phone_too_short"), for logs and JSON.

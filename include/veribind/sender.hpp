@@ -21,6 +21,7 @@ struct Delivery {
   std::string_view code;
   Purpose purpose;
   Timestamp expires_at;
+  std::string_view challenge_id = {};  // ChallengeId::to_string(): names the message in reports
 };
 
 class Sender {

@@ -30,13 +30,9 @@
 #include "veribind/purpose.hpp"
 #include "veribind/result.hpp"
 #include "veribind/sender.hpp"
-#include "veribind/store.hpp"
+#include "veribind/verification_store.hpp"
 
 namespace veribind {
-namespace internal {
-enum class CounterKind : std::uint8_t;  // src/internal/counter_key.hpp
-}  // namespace internal
-
 // The abuse limits, each store-backed so that it holds across nodes. Defaults follow NIST SP
 // 800-63B 5.2.2 and the OWASP cheat sheets; every number is configurable and validated.
 struct VerifierConfig {
@@ -117,7 +113,9 @@ struct RequestContext {
 // What start() and resend() return. `id`, `expires_at`, `channel`, `purpose` and
 // `masked_destination` are the same whether or not a code was sent, and safe to show the end
 // user; `refusal` is for logs only. A refused start() still returns a well-formed id, of a
-// challenge that no code can ever verify, so that the answer does not tell the identifier's state.
+// challenge that no code can ever verify but that checks exactly like a live one (each check is
+// charged, counted against the identifier and answered as a wrong code), so that neither the
+// answer nor a later check tells the identifier's state.
 struct Challenge {
   std::string id;  // ChallengeId::to_string()
   Timestamp expires_at;
@@ -211,20 +209,21 @@ class Verifier {
   // the ring still holds are checked and resent with that version's keys.
   // `store`, `sender`, `clock` and `metrics` (optional) are not owned and must outlive the
   // Verifier.
-  static Result<Verifier> create(const VerifierConfig& config, const KeyRing& ring, Store& store,
-                                 Sender& sender, const Clock& clock,
+  static Result<Verifier> create(const VerifierConfig& config, const KeyRing& ring,
+                                 VerificationStore& store, Sender& sender, const Clock& clock,
                                  VerificationMetrics* metrics = nullptr);
 
   // Creates a challenge for `identifier` and sends it a new code, unless a limit refuses: then no
   // code is sent, the returned Challenge carries the refusal, and its id names a challenge that
-  // can never verify. Either way start() does the same work: the same store operations in the
-  // same order, the same keyed hashes; only what is added to the counters and whether the sender
-  // is called differ. Limits, in the order applied: sms_phone_types and region lists (nothing to
-  // wait for), the client key's starts, the identifier's lock, resend cooldown and sends per
-  // hour, the calling code's budget, the global budget. A refused request still counts against
-  // the client key and against the limit that refused it, never against later ones.
-  // Errors: kInvalidArgument (not a Purpose), kDeliveryFailed/kUnavailable from the sender (the
-  // challenge is removed), store errors.
+  // can never verify (its tag is random) but checks like any live one. Either way start() does
+  // the same work: two store operations (one read of
+  // the counters, one atomic write of the challenge with the counters), the same keyed hashes;
+  // only what is added to the counters and whether the sender is called differ. Limits, in the
+  // order applied: sms_phone_types and region lists (nothing to wait for), the client key's starts,
+  // the identifier's lock, resend cooldown and sends per hour, the calling code's budget, the
+  // global budget. A refused request still counts against the client key and against the limit that
+  // refused it, never against later ones. Errors: kInvalidArgument (not a Purpose),
+  // kDeliveryFailed/kUnavailable from the sender (the challenge is removed), store errors.
   Result<Challenge> start(const Identifier& identifier, Purpose purpose,
                           const RequestContext& context = {});
 
@@ -249,6 +248,13 @@ class Verifier {
   Result<CheckResult> check(std::string_view challenge_id, std::string_view code, Purpose purpose,
                             const RequestContext& context = {});
 
+  // The challenge while a check could still verify it (not expired, attempts left), or nullopt.
+  // Reads the store, charges nothing. kInvalidChallengeId; store errors.
+  Result<std::optional<ChallengeRecord>> live_challenge(std::string_view challenge_id);
+
+  // How many challenges started under master key version `key_version` are still live.
+  Result<std::size_t> live_challenges(std::uint32_t key_version);
+
   [[nodiscard]] const VerifierConfig& config() const noexcept { return config_; }
 
   Verifier(Verifier&&) noexcept = default;
@@ -257,11 +263,8 @@ class Verifier {
 
  private:
   Verifier(const VerifierConfig& config, BlindIndexer indexer, SecretBytes tag_key,
-           SecretBytes counter_key, Store& store, Sender& sender, const Clock& clock,
+           SecretBytes counter_key, VerificationStore& store, Sender& sender, const Clock& clock,
            VerificationMetrics* metrics);
-  // Applies the send limits for one start() or resend(); an empty Refusal admits the send.
-  Result<Refusal> apply_send_limits(const ChallengeRecord& record, bool statically_allowed,
-                                    const RequestContext& context, Timestamp now);
   // Keys of an older, still active master key version: a challenge started under it before a
   // rotation can still be checked and resent (new challenges always use the current version).
   struct OlderVersion {
@@ -273,15 +276,14 @@ class Verifier {
                                   const SecretBytes& tag_key,
                                   Timestamp latest_expiry = Timestamp::max());
   [[nodiscard]] bool region_allowed(std::string_view region) const;
-  Result<CounterState> count_client_request(internal::CounterKind kind, std::string_view client_key,
-                                            Timestamp now);
   // The code-tag key of `version`, or nullptr if the ring did not hold it.
   [[nodiscard]] const SecretBytes* tag_key_for(std::uint32_t version) const noexcept;
   VerifierConfig config_;
   BlindIndexer indexer_;
   SecretBytes tag_key_;
   SecretBytes counter_key_;
-  Store* store_;
+  SecretBytes decoy_key_;  // random, this Verifier's only: the tags of refused starts
+  VerificationStore* store_;
   Sender* sender_;
   const Clock* clock_;
   VerificationMetrics* metrics_;

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "account/internal/plaintext_guard.hpp"
 #include "internal/audit_chain.hpp"
 #include "internal/hex.hpp"
 
@@ -90,6 +91,13 @@ Status validate_field(std::string_view name, std::string_view value, std::size_t
   if (space(first) || space(last)) {
     return refuse(ErrorCode::kInvalidLegalRequest, "begins or ends with a space");
   }
+  const internal::PersonalData found = internal::personal_data_in_text(value);
+  if (found != internal::PersonalData::kNone) {
+    return refuse(ErrorCode::kLegalRequestPersonalData,
+                  "holds what looks like " + std::string(internal::personal_data_name(found)) +
+                      "; the audit log keeps every field for good, so name the identifier only "
+                      "in the lookup itself (it is recorded as a blind index)");
+  }
   return Status::ok();
 }
 
@@ -125,7 +133,7 @@ constexpr std::size_t kScanBatch = 512;
 std::string seq(std::uint64_t n) { return std::to_string(n); }
 
 // Checks the whole log; calls `visit` for each intact, in-order entry (before any problem).
-Result<AuditVerification> walk(Store& store, const KeyRing& ring,
+Result<AuditVerification> walk(AuditStore& store, const KeyRing& ring,
                                const std::function<void(const AuditRecord&)>& visit) {
   AuditVerification report;
   KeyCache keys(ring);
@@ -295,7 +303,7 @@ Result<TransparencyReport> AuditLog::transparency(const KeyRing& ring,
 
 namespace internal {
 
-Result<AuditRecord> append_audit_entry(Store& store, const SecretBytes& key,
+Result<AuditRecord> append_audit_entry(AuditStore& store, const SecretBytes& key,
                                        std::uint32_t key_version, AuditRecord entry) {
   constexpr int kAttempts = 32;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {

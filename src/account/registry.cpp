@@ -4,12 +4,13 @@
 
 #include <algorithm>
 
+#include "account/internal/plaintext_guard.hpp"
 #include "internal/audit_chain.hpp"
 #include "internal/contact_seal.hpp"
 
 namespace veribind {
 
-Status Registry::validate_account_id(std::string_view account_id) {
+Status Registry::validate_account_id_form(std::string_view account_id) {
   if (account_id.empty() || account_id.size() > Registry::kMaxAccountIdBytes) {
     return {ErrorCode::kInvalidAccountId, "account id must be 1..128 bytes"};
   }
@@ -17,6 +18,18 @@ Status Registry::validate_account_id(std::string_view account_id) {
                                      [](char c) { return c > 0x20 && c < 0x7f; });
   if (!printable) {
     return {ErrorCode::kInvalidAccountId, "account id must be printable ASCII without spaces"};
+  }
+  return Status::ok();
+}
+
+Status Registry::validate_account_id(std::string_view account_id) {
+  if (Status s = validate_account_id_form(account_id); !s) return s;
+  const internal::PersonalData found = internal::personal_data_in_account_id(account_id);
+  if (found != internal::PersonalData::kNone) {
+    return {ErrorCode::kAccountIdPersonalData,
+            "account id holds what parses as " + std::string(internal::personal_data_name(found)) +
+                "; account ids are stored in the clear beside the blind index, so use the "
+                "backend's own opaque id"};
   }
   return Status::ok();
 }
@@ -68,20 +81,6 @@ Status bind_outcome_status(BindOutcome outcome) {
 
 }  // namespace
 
-std::string_view security_purpose_name(SecurityPurpose purpose) noexcept {
-  switch (purpose) {
-    case SecurityPurpose::kRecovery: return "recovery";
-    case SecurityPurpose::kSecurityNotice: return "security_notice";
-  }
-  return "unknown";
-}
-
-std::optional<SecurityPurpose> security_purpose_from_name(std::string_view name) noexcept {
-  if (name == "recovery") return SecurityPurpose::kRecovery;
-  if (name == "security_notice") return SecurityPurpose::kSecurityNotice;
-  return std::nullopt;
-}
-
 Status Registry::matches(const Identifier& identifier, const BlindIndex& proven) const {
   const BlindIndexer* indexer = indexer_for(proven.key_version);
   if (indexer == nullptr) {
@@ -95,34 +94,33 @@ Status Registry::matches(const Identifier& identifier, const BlindIndex& proven)
   return Status::ok();
 }
 
-Status Registry::preflight(std::string_view account_id, std::string_view challenge_id,
-                           Purpose purpose) {
+Status Registry::preflight(std::string_view account_id, Verifier& verifier,
+                           std::string_view challenge_id, Purpose purpose) {
   if (Status s = validate_account_id(account_id); !s) return s;
-  auto id = ChallengeId::parse(challenge_id);
-  if (!id) return id.status();
-  auto found = store_->find_challenge(*id);
+  auto found = verifier.live_challenge(challenge_id);
   if (!found) return found.status();
   // A challenge that check() would refuse anyway (unknown, expired, locked) gets check()'s uniform
   // answer, not a policy verdict that would tell its holder that it is live.
   if (!found->has_value()) return Status::ok();
   const ChallengeRecord& r = **found;
-  if (clock_->now() >= r.expires_at || r.attempts >= r.max_attempts) return Status::ok();
   return policy_refusal(r.channel, purpose, r.phone_type, {r.region.data(), r.region.size()},
                         r.provider_canonical);
 }
 
-Result<Registry> Registry::create(LinkPolicy policy, const KeyRing& ring, Store& store,
-                                  const Clock& clock) {
-  return make(std::move(policy), ring, store, clock, nullptr);
+Result<Registry> Registry::create(LinkPolicy policy, const KeyRing& ring, AccountStore& accounts,
+                                  AuditStore& audit, const Clock& clock) {
+  return make(std::move(policy), ring, accounts, audit, clock, nullptr);
 }
 
-Result<Registry> Registry::create(LinkPolicy policy, const KeyRing& ring, Store& store,
-                                  const Clock& clock, ContactKeyStore& contact_keys) {
-  return make(std::move(policy), ring, store, clock, &contact_keys);
+Result<Registry> Registry::create(LinkPolicy policy, const KeyRing& ring, AccountStore& accounts,
+                                  AuditStore& audit, const Clock& clock,
+                                  ContactKeyStore& contact_keys) {
+  return make(std::move(policy), ring, accounts, audit, clock, &contact_keys);
 }
 
-Result<Registry> Registry::make(LinkPolicy policy, const KeyRing& ring, Store& store,
-                                const Clock& clock, ContactKeyStore* contact_keys) {
+Result<Registry> Registry::make(LinkPolicy policy, const KeyRing& ring, AccountStore& accounts,
+                                AuditStore& audit, const Clock& clock,
+                                ContactKeyStore* contact_keys) {
   if (Status s = policy.validate(); !s) return s;
   if (policy.retain_contact == RetainContact::kSealed && contact_keys == nullptr) {
     return Status(ErrorCode::kInvalidConfig,
@@ -137,7 +135,7 @@ Result<Registry> Registry::make(LinkPolicy policy, const KeyRing& ring, Store& s
   if (indexers.empty()) return Status(ErrorCode::kKeyUnavailable, "the key ring is empty");
   auto audit_key = ring.derive(KeyPurpose::kAuditChain, ring.current_version());
   if (!audit_key) return audit_key.status();
-  Registry registry(std::move(policy), std::move(indexers), store, clock);
+  Registry registry(std::move(policy), std::move(indexers), accounts, audit, clock);
   registry.audit_key_ = std::move(audit_key).value();
   registry.audit_key_version_ = ring.current_version();
   if (contact_keys != nullptr) {
@@ -151,9 +149,13 @@ Result<Registry> Registry::make(LinkPolicy policy, const KeyRing& ring, Store& s
   return registry;
 }
 
-Registry::Registry(LinkPolicy policy, std::vector<BlindIndexer> indexers, Store& store,
-                   const Clock& clock)
-    : policy_(std::move(policy)), indexers_(std::move(indexers)), store_(&store), clock_(&clock) {}
+Registry::Registry(LinkPolicy policy, std::vector<BlindIndexer> indexers, AccountStore& accounts,
+                   AuditStore& audit, const Clock& clock)
+    : policy_(std::move(policy)),
+      indexers_(std::move(indexers)),
+      accounts_(&accounts),
+      audit_(&audit),
+      clock_(&clock) {}
 
 const BlindIndexer* Registry::indexer_for(std::uint32_t version) const noexcept {
   for (const BlindIndexer& indexer : indexers_) {
@@ -190,7 +192,7 @@ Status Registry::link(std::string_view account_id, VerifiedIdentifier verified) 
   }
   BindingRecord binding{
       std::string(account_id), verified.index(), verified.channel(), clock_->now(), {}};
-  auto outcome = store_->insert_binding(binding, policy_.max_accounts_per_identifier);
+  auto outcome = accounts_->insert_binding(binding, {}, policy_.max_accounts_per_identifier);
   if (!outcome) return outcome.status();
   return bind_outcome_status(*outcome);
 }
@@ -234,7 +236,7 @@ Status Registry::link(std::string_view account_id, VerifiedIdentifier verified,
         key, {binding.account_id, binding.channel, binding.index}, identifier.canonical());
   }
   auto outcome =
-      store_->insert_binding_across(binding, other_versions, policy_.max_accounts_per_identifier);
+      accounts_->insert_binding(binding, other_versions, policy_.max_accounts_per_identifier);
   if ((!outcome || *outcome != BindOutcome::kBound) && sealed_with) {
     // Nothing was bound: its key must not outlive the attempt. Best effort; an orphan key opens
     // nothing without the ciphertext, which was never stored.
@@ -268,7 +270,7 @@ Result<Registry::Lookup> Registry::lookup(const Identifier& identifier) {
   // unless it was bound twice, which the uniqueness rule prevents.
   for (auto it = indexers_.rbegin(); it != indexers_.rend(); ++it) {
     auto accounts =
-        store_->find_accounts(it == indexers_.rbegin() ? found.index : it->compute(*canonical));
+        accounts_->find_accounts(it == indexers_.rbegin() ? found.index : it->compute(*canonical));
     if (!accounts) return accounts.status();
     for (std::string& account : *accounts) {
       if (std::find(found.accounts.begin(), found.accounts.end(), account) ==
@@ -305,217 +307,17 @@ Result<Disclosure> Registry::disclose(const Identifier& identifier, const LegalR
   entry.channel = identifier.channel();
   entry.accounts_returned = static_cast<std::uint32_t>(found->accounts.size());
   auto appended =
-      internal::append_audit_entry(*store_, audit_key_, audit_key_version_, std::move(entry));
+      internal::append_audit_entry(*audit_, audit_key_, audit_key_version_, std::move(entry));
   if (!appended) return appended.status();
   return Disclosure{std::move(found->accounts), appended->sequence, found->index};
 }
 
-Result<std::size_t> Registry::unlink(std::string_view account_id) { return erase(account_id); }
-
-Result<std::size_t> Registry::erase(std::string_view account_id) {
-  if (Status s = validate_account_id(account_id); !s) return s;
-  auto bindings = store_->bindings_of_account(account_id);
+Result<KeyUsage> Registry::key_version_usage(std::uint32_t key_version, Verifier& verifier) {
+  auto bindings = accounts_->count_bindings(key_version);
   if (!bindings) return bindings.status();
-  std::vector<DataKeyId> keys;
-  for (const BindingRecord& binding : *bindings) {
-    if (binding.sealed_contact.empty()) continue;
-    const std::optional<DataKeyId> id = internal::sealed_key_id(binding.sealed_contact);
-    // An unreadable seal names no key; the binding still goes.
-    if (id) keys.push_back(*id);
-  }
-  if (!keys.empty() && contact_keys_ == nullptr) {
-    return Status(ErrorCode::kInvalidConfig,
-                  "the account has a sealed contact: erasing it needs the contact key store");
-  }
-  for (const DataKeyId& id : keys) {
-    auto erased = contact_keys_->erase(id);
-    if (!erased) return erased.status();
-  }
-  return store_->delete_bindings(account_id);
-}
-
-Result<SecretBytes> Registry::open_sealed(const BindingRecord& binding) {
-  if (contact_keys_ == nullptr) {
-    return Status(ErrorCode::kInvalidConfig,
-                  "reading a sealed contact needs the contact key store");
-  }
-  const std::optional<DataKeyId> id = internal::sealed_key_id(binding.sealed_contact);
-  if (!id) return Status(ErrorCode::kContactSealBroken, "the sealed contact is malformed");
-  auto wrapped = contact_keys_->get(*id);
-  if (!wrapped) return wrapped.status();
-  if (!wrapped->has_value()) {
-    return Status(ErrorCode::kKeyUnavailable,
-                  "the contact's data key is gone: the contact was erased");
-  }
-  const SecretBytes* kek = kek_for((*wrapped)->kek_version);
-  if (kek == nullptr) {
-    return Status(ErrorCode::kKeyUnavailable,
-                  "the contact's data key is wrapped under a key version the ring does not hold");
-  }
-  auto data_key = internal::unwrap_data_key(**wrapped, *kek);
-  if (!data_key) return data_key.status();
-  return internal::open_contact(*data_key, {binding.account_id, binding.channel, binding.index},
-                                binding.sealed_contact);
-}
-
-Result<Identifier> Registry::contact(std::string_view account_id, SecurityPurpose purpose) {
-  if (Status s = validate_account_id(account_id); !s) return s;
-  if (purpose != SecurityPurpose::kRecovery && purpose != SecurityPurpose::kSecurityNotice) {
-    return Status(ErrorCode::kNotASecurityPurpose,
-                  "a sealed contact is read only for recovery or a security notice");
-  }
-  auto bindings = store_->bindings_of_account(account_id);
-  if (!bindings) return bindings.status();
-  const BindingRecord* binding = nullptr;
-  for (const BindingRecord& b : *bindings) {
-    if (b.channel == policy_.channel) binding = &b;
-  }
-  if (binding == nullptr || binding->sealed_contact.empty()) {
-    return Status(ErrorCode::kNoContact, "the account has no sealed contact on this channel");
-  }
-  auto plain = open_sealed(*binding);
-  if (!plain) return plain.status();
-  const std::string_view text(reinterpret_cast<const char*>(plain->reveal().data()), plain->size());
-  if (binding->channel == Channel::kPhone) {
-    auto phone = PhoneNumber::parse(text, {}, PhoneTypeSet::all());
-    if (!phone) return Status(ErrorCode::kContactSealBroken, "the sealed contact does not parse");
-    return Identifier(std::move(phone).value());
-  }
-  auto email = EmailAddress::parse(text, policy_.email_options);
-  if (!email) return Status(ErrorCode::kContactSealBroken, "the sealed contact does not parse");
-  return Identifier(std::move(email).value());
-}
-
-Result<bool> Registry::move_binding(const BindingRecord& binding, const BlindIndex& to) {
-  if (binding.sealed_contact.empty()) {
-    return store_->reindex_binding(binding.account_id, binding.channel, binding.index, to, {});
-  }
-  const std::optional<DataKeyId> id = internal::sealed_key_id(binding.sealed_contact);
-  if (!id) return Status(ErrorCode::kContactSealBroken, "the sealed contact is malformed");
-  auto wrapped =
-      contact_keys_ == nullptr
-          ? Result<std::optional<WrappedDataKey>>(
-                Status(ErrorCode::kInvalidConfig, "moving a sealed contact needs the key store"))
-          : contact_keys_->get(*id);
-  if (!wrapped) return wrapped.status();
-  if (!wrapped->has_value()) {
-    return Status(ErrorCode::kKeyUnavailable, "the contact's data key is gone: it was erased");
-  }
-  const SecretBytes* kek = kek_for((*wrapped)->kek_version);
-  if (kek == nullptr) {
-    return Status(ErrorCode::kKeyUnavailable,
-                  "the contact's data key is wrapped under a key version the ring does not hold");
-  }
-  auto key = internal::unwrap_data_key(**wrapped, *kek);
-  if (!key) return key.status();
-  auto plain = internal::open_contact(*key, {binding.account_id, binding.channel, binding.index},
-                                      binding.sealed_contact);
-  if (!plain) return plain.status();
-  // The same data key, a new nonce, the new binding's associated data.
-  const internal::DataKey data_key{*id, std::move(key).value()};
-  const std::string_view text(reinterpret_cast<const char*>(plain->reveal().data()), plain->size());
-  const std::vector<std::uint8_t> resealed =
-      internal::seal_contact(data_key, {binding.account_id, binding.channel, to}, text);
-  return store_->reindex_binding(binding.account_id, binding.channel, binding.index, to, resealed);
-}
-
-Result<std::size_t> Registry::refresh(const Identifier& identifier, VerifiedIdentifier verified) {
-  if (verified.spent()) {
-    return Status(ErrorCode::kVerificationSpent, "this verification was already used");
-  }
-  if (verified.channel() != policy_.channel) {
-    return Status(ErrorCode::kWrongChannel, "the " + policy_.name + " policy binds " +
-                                                std::string(channel_name(policy_.channel)) +
-                                                " identifiers only");
-  }
-  if (Status s = matches(identifier, verified.index()); !s) return s;
-  auto canonical = canonical_for_policy(identifier);
-  if (!canonical) return canonical.status();
-  const BlindIndex to = current().compute(*canonical);
-  std::size_t moved = 0;
-  for (const BlindIndexer& indexer : indexers_) {
-    if (indexer.key_version() == current().key_version()) continue;
-    const BlindIndex from = indexer.compute(*canonical);
-    auto accounts = store_->find_accounts(from);
-    if (!accounts) return accounts.status();
-    for (const std::string& account : *accounts) {
-      auto bindings = store_->bindings_of_account(account);
-      if (!bindings) return bindings.status();
-      for (const BindingRecord& binding : *bindings) {
-        if (binding.channel != policy_.channel || binding.index != from) continue;
-        auto done = move_binding(binding, to);
-        if (!done) return done.status();
-        moved += *done ? 1 : 0;
-      }
-    }
-  }
-  return moved;
-}
-
-Result<RotationReport> Registry::rotate(std::size_t batch) {
-  if (batch == 0) return Status(ErrorCode::kInvalidArgument, "batch must be at least 1");
-  RotationReport report;
-  const std::uint32_t now_version = current().key_version();
-  // 1. Data keys: wrapped again under the current version (orphans included, so that nothing is
-  //    left under an old version). The data key itself, and so every ciphertext, is unchanged.
-  if (contact_keys_ != nullptr) {
-    const SecretBytes* new_kek = kek_for(now_version);
-    for (const auto& [version, kek] : keks_) {
-      if (version == now_version) continue;
-      std::optional<DataKeyId> after;
-      while (true) {
-        auto keys = contact_keys_->with_kek_version(version, after, batch);
-        if (!keys) return keys.status();
-        for (const WrappedDataKey& old : *keys) {
-          auto data_key = internal::unwrap_data_key(old, kek);
-          if (!data_key) return data_key.status();
-          const internal::DataKey key{old.key_id, std::move(data_key).value()};
-          auto done =
-              contact_keys_->rewrap(internal::wrap_data_key(key, *new_kek, now_version), version);
-          if (!done) return done.status();
-          report.data_keys_rewrapped += *done ? 1 : 0;
-        }
-        if (keys->size() < batch) break;
-        after = keys->back().key_id;
-      }
-    }
-  }
-  // 2. Sealed bindings: re-indexed from their opened contact. Unsealed ones are counted.
-  for (const BlindIndexer& indexer : indexers_) {
-    if (indexer.key_version() == now_version) continue;
-    BindingCursor after;
-    while (true) {
-      auto bindings = store_->bindings_with_key_version(indexer.key_version(), after, batch);
-      if (!bindings) return bindings.status();
-      for (const BindingRecord& binding : *bindings) {
-        if (binding.sealed_contact.empty()) {
-          ++report.awaiting_verification;
-          continue;
-        }
-        auto plain = open_sealed(binding);
-        if (!plain && plain.code() == ErrorCode::kKeyUnavailable) {
-          ++report.sealed_unreadable;  // its key was erased or retired: nothing can move it
-          continue;
-        }
-        if (!plain) return plain.status();
-        const std::string_view text(reinterpret_cast<const char*>(plain->reveal().data()),
-                                    plain->size());
-        const BlindIndex to = current().compute(binding.channel, text);
-        auto done = move_binding(binding, to);
-        if (!done) return done.status();
-        report.sealed_reindexed += *done ? 1 : 0;
-      }
-      if (bindings->size() < batch) break;
-      after = {bindings->back().account_id, bindings->back().channel};
-    }
-  }
-  return report;
-}
-
-Result<KeyUsage> Registry::key_version_usage(std::uint32_t key_version) {
-  auto usage = store_->key_version_usage(key_version, clock_->now());
-  if (!usage) return usage.status();
-  KeyUsage out{usage->bindings, usage->challenges, 0, 0};
+  auto challenges = verifier.live_challenges(key_version);
+  if (!challenges) return challenges.status();
+  KeyUsage out{*bindings, *challenges, 0, 0};
   if (contact_keys_ != nullptr) {
     auto keys = contact_keys_->count_kek_version(key_version);
     if (!keys) return keys.status();
@@ -524,13 +326,13 @@ Result<KeyUsage> Registry::key_version_usage(std::uint32_t key_version) {
   // The audit log, in batches: an operator's command, not a hot path.
   constexpr std::size_t kBatch = 1000;
   for (std::uint64_t from = 1;;) {
-    auto entries = store_->scan_audit(from, kBatch);
+    auto entries = audit_->scan_audit(from, kBatch);
     if (!entries) return entries.status();
     for (const AuditRecord& e : *entries) out.audit_entries += e.mac_key_version == key_version;
     if (entries->size() < kBatch) break;
     from = entries->back().sequence + 1;
   }
-  auto head = store_->audit_head();
+  auto head = audit_->audit_head();
   if (!head) return head.status();
   if (*head && (*head)->mac_key_version == key_version) ++out.audit_entries;
   return out;

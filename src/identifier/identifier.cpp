@@ -7,14 +7,6 @@
 
 namespace veribind {
 
-std::string_view channel_name(Channel channel) noexcept {
-  switch (channel) {
-    case Channel::kPhone: return "phone";
-    case Channel::kEmail: return "email";
-  }
-  return "unknown";
-}
-
 std::string_view Identifier::canonical() const noexcept {
   if (const PhoneNumber* p = phone()) return p->e164();
   return email()->canonical();

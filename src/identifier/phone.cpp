@@ -26,6 +26,13 @@ using LibPhoneNumber = i18n::phonenumbers::PhoneNumber;
 // 16-digit number through the length check, so the cap is applied here.
 constexpr std::size_t kMaxE164Digits = 15;
 
+// libphonenumber's parse is not idempotent: it strips one national prefix per parse and still
+// admits plans that no longer exist (Mexico's mobile "1"), so "+52 1 1 55 1234 5678" parses to
+// +5215512345678, which parses to +525512345678. Re-parsing the E.164 form until it stops
+// changing gives one canonical form per line. Every case seen converges in at most two rounds;
+// the bound keeps a pathological plan from looping.
+constexpr int kMaxCanonicalRounds = 4;
+
 // Fewer national digits than this are masked completely: revealing two of four digits is
 // revealing half the number.
 constexpr std::size_t kMinDigitsToRevealTail = 6;
@@ -124,6 +131,71 @@ Status invalid_country_code() {
           "phone number has no valid country code (give a default region or a +prefix)"};
 }
 Status not_a_number() { return {ErrorCode::kPhoneNotANumber, "input is not a phone number"}; }
+Status has_letters() {
+  return {ErrorCode::kPhoneHasLetters, "phone number contains letters (type digits only)"};
+}
+Status no_stable_form() {
+  return {ErrorCode::kPhoneInvalidForRegion, "phone number has no stable canonical form"};
+}
+
+Status parse_error(PhoneNumberUtil::ErrorType error) {
+  switch (error) {
+    case PhoneNumberUtil::NO_PARSING_ERROR: break;
+    case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR: return invalid_country_code();
+    case PhoneNumberUtil::NOT_A_NUMBER: return not_a_number();
+    case PhoneNumberUtil::TOO_SHORT_AFTER_IDD:
+    case PhoneNumberUtil::TOO_SHORT_NSN: return too_short();
+    case PhoneNumberUtil::TOO_LONG_NSN: return too_long();
+  }
+  return Status::ok();
+}
+
+bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool has_ascii_letter(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), is_ascii_letter);
+}
+
+bool starts_with_ignoring_case(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+// libphonenumber reads letters as keypad digits ("1-800-FLOWERS", and "+52 11 96123GB 56s" is
+// +52 11 9612342567) once the input holds three of them, and drops them silently when it holds
+// fewer. For a line a person owns, a letter is a typo or an attempt to make one number look like
+// another, so any ASCII letter where a digit could go is refused. What is left is syntax that
+// carries no digit: the "tel:" scheme, and a tel: URI's parameters (";isub=", ";ext=", a domain
+// name as ";phone-context="), except a global-number phone-context ("+52-55"), whose digits are
+// prepended to the number and so must be digits. Extensions ("ext. 12", "x9") are refused before
+// this check, with their own error.
+bool has_letter_in_number(std::string_view text) {
+  std::size_t start = 0;
+  while (start < text.size() && (text[start] == ' ' || text[start] == '\t')) ++start;
+  text.remove_prefix(start);
+  if (!starts_with_ignoring_case(text, "tel:")) return has_ascii_letter(text);
+
+  text.remove_prefix(4);
+  const std::size_t params = text.find(';');
+  if (has_ascii_letter(text.substr(0, params))) return true;
+  std::string_view rest =
+      params == std::string_view::npos ? std::string_view{} : text.substr(params);
+  constexpr std::string_view kPhoneContext = ";phone-context=";
+  while (!rest.empty()) {
+    const std::size_t next = rest.find(';', 1);
+    const std::string_view param = rest.substr(0, next);
+    if (starts_with_ignoring_case(param, kPhoneContext)) {
+      const std::string_view value = param.substr(kPhoneContext.size());
+      if (!value.empty() && value.front() == '+' && has_ascii_letter(value)) return true;
+    }
+    rest = next == std::string_view::npos ? std::string_view{} : rest.substr(next);
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -171,19 +243,32 @@ Result<PhoneNumber> PhoneNumber::parse(std::string_view text, std::string_view d
   LibPhoneNumber number;
   ClearOnExit clear_number(number);
 
-  switch (util.Parse(input, region, &number)) {
-    case PhoneNumberUtil::NO_PARSING_ERROR: break;
-    case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR: return invalid_country_code();
-    case PhoneNumberUtil::NOT_A_NUMBER: return not_a_number();
-    case PhoneNumberUtil::TOO_SHORT_AFTER_IDD:
-    case PhoneNumberUtil::TOO_SHORT_NSN: return too_short();
-    case PhoneNumberUtil::TOO_LONG_NSN: return too_long();
-  }
+  if (Status s = parse_error(util.Parse(input, region, &number)); !s) return s;
 
   // An extension cannot receive an SMS, and dropping it would give "+1 650 253 0000 ext. 12"
   // and "+1 650 253 0000" the same canonical form, so numbers with one are refused.
   if (number.has_extension() && !number.extension().empty()) {
     return Status(ErrorCode::kInvalidArgument, "phone number has an extension");
+  }
+  if (has_letter_in_number(text)) return has_letters();
+
+  // The canonical form is a fixed point: its E.164 form, parsed again (a "+" form ignores the
+  // default region), gives the same E.164. Everything below (length, validity, type, region)
+  // is judged on that final form, so what is stored is what a re-parse of it would say.
+  std::string e164;
+  internal::WipeOnExit wipe_e164(e164);
+  util.Format(number, PhoneNumberUtil::E164, &e164);
+  for (int round = 0;; ++round) {
+    if (round == kMaxCanonicalRounds) return no_stable_form();
+    LibPhoneNumber next;
+    ClearOnExit clear_next(next);
+    if (Status s = parse_error(util.Parse(e164, "", &next)); !s) return s;
+    std::string next_e164;
+    internal::WipeOnExit wipe_next(next_e164);
+    util.Format(next, PhoneNumberUtil::E164, &next_e164);
+    number.Swap(&next);  // the previous form is cleared with `next`
+    if (next_e164 == e164) break;
+    e164.swap(next_e164);
   }
 
   std::string nsn;
@@ -216,7 +301,7 @@ Result<PhoneNumber> PhoneNumber::parse(std::string_view text, std::string_view d
   }
 
   PhoneNumber out;
-  util.Format(number, PhoneNumberUtil::E164, &out.e164_);
+  out.e164_ = e164;
   out.type_ = type;
   out.calling_code_ = number.country_code();
 

@@ -12,12 +12,11 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
-#include <vector>
 
 #include "internal/keyed_hash.hpp"
+#include "veribind/audit_store.hpp"
 #include "veribind/result.hpp"
 #include "veribind/secret.hpp"
-#include "veribind/store.hpp"
 
 namespace veribind::internal {
 
@@ -25,30 +24,54 @@ using AuditMac = std::array<std::uint8_t, AuditRecord::kMacBytes>;
 static_assert(AuditRecord::kMacBytes >= crypto_generichash_BYTES_MIN &&
               AuditRecord::kMacBytes <= crypto_generichash_BYTES_MAX);
 
-class AuditEncoder {
+// Streams the encoding of one record into keyed BLAKE2b-256, so that no buffer is built: the
+// same bytes as hashing the whole encoding at once. (Building it in a growing std::vector also
+// made GCC 12 at -O3 report false stringop-overflow warnings inside libstdc++.) The hash state,
+// which holds key-derived material, is wiped when the encoder goes away.
+class AuditMacEncoder {
  public:
-  void u8(std::uint8_t v) { bytes_.push_back(v); }
-  void u32(std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) u8(static_cast<std::uint8_t>(v >> shift));
+  explicit AuditMacEncoder(const SecretBytes& key) noexcept {
+    const auto k = key.reveal();
+    crypto_generichash_init(&state_, k.data(), k.size(), AuditRecord::kMacBytes);
   }
-  void u64(std::uint64_t v) {
-    for (int shift = 56; shift >= 0; shift -= 8) u8(static_cast<std::uint8_t>(v >> shift));
-  }
+  AuditMacEncoder(const AuditMacEncoder&) = delete;
+  AuditMacEncoder& operator=(const AuditMacEncoder&) = delete;
+  ~AuditMacEncoder() { sodium_memzero(&state_, sizeof state_); }
+
+  void u8(std::uint8_t v) noexcept { raw({&v, 1}); }
+  void u32(std::uint32_t v) noexcept { big_endian<4>(v); }
+  void u64(std::uint64_t v) noexcept { big_endian<8>(v); }
   // Callers keep strings far below 4 GiB (LegalRequest caps them at a few hundred bytes).
-  void text(std::string_view s) {
+  void text(std::string_view s) noexcept {
     u32(static_cast<std::uint32_t>(s.size()));
-    bytes_.insert(bytes_.end(), s.begin(), s.end());
+    raw(bytes_of(s));
   }
-  void raw(std::span<const std::uint8_t> b) { bytes_.insert(bytes_.end(), b.begin(), b.end()); }
-  [[nodiscard]] std::span<const std::uint8_t> bytes() const { return bytes_; }
+  void raw(std::span<const std::uint8_t> b) noexcept {
+    crypto_generichash_update(&state_, b.data(), b.size());
+  }
+  // Precondition: called once, last.
+  [[nodiscard]] AuditMac finish() noexcept {
+    AuditMac mac{};
+    crypto_generichash_final(&state_, mac.data(), mac.size());
+    ++mac_count;
+    return mac;
+  }
 
  private:
-  std::vector<std::uint8_t> bytes_;
+  template <std::size_t Bytes>
+  void big_endian(std::uint64_t v) noexcept {
+    std::array<std::uint8_t, Bytes> b{};
+    for (std::size_t i = 0; i < Bytes; ++i) {
+      b[i] = static_cast<std::uint8_t>(v >> (8 * (Bytes - 1 - i)));
+    }
+    raw(b);
+  }
+  crypto_generichash_state state_;
 };
 
 // Every field of the entry but `mac`, prev_mac last.
 inline AuditMac audit_entry_mac(const SecretBytes& key, const AuditRecord& e) {
-  AuditEncoder enc;
+  AuditMacEncoder enc(key);
   enc.text("veribind.audit.entry.v1");
   enc.u64(e.sequence);
   enc.u64(static_cast<std::uint64_t>(e.time.time_since_epoch().count()));
@@ -62,20 +85,16 @@ inline AuditMac audit_entry_mac(const SecretBytes& key, const AuditRecord& e) {
   enc.u32(e.accounts_returned);
   enc.u32(e.mac_key_version);
   enc.raw(e.prev_mac);
-  AuditMac mac{};
-  keyed_blake2b(mac, key, {enc.bytes()});
-  return mac;
+  return enc.finish();
 }
 
 inline AuditMac audit_head_mac(const SecretBytes& key, const AuditHead& h) {
-  AuditEncoder enc;
+  AuditMacEncoder enc(key);
   enc.text("veribind.audit.head.v1");
   enc.u64(h.count);
   enc.raw(h.last_mac);
   enc.u32(h.mac_key_version);
-  AuditMac mac{};
-  keyed_blake2b(mac, key, {enc.bytes()});
-  return mac;
+  return enc.finish();
 }
 
 // Appends `entry` (its time, request, index, channel and count filled in) to the log: gives it the
@@ -84,7 +103,7 @@ inline AuditMac audit_head_mac(const SecretBytes& key, const AuditHead& h) {
 // appending first makes the store report a conflict; the entry is then rebuilt on the new head,
 // a bounded number of times (kUnavailable after). Returns the entry as stored. Defined in
 // src/account/audit.cpp.
-[[nodiscard]] Result<AuditRecord> append_audit_entry(Store& store, const SecretBytes& key,
+[[nodiscard]] Result<AuditRecord> append_audit_entry(AuditStore& store, const SecretBytes& key,
                                                      std::uint32_t key_version, AuditRecord entry);
 
 // Constant time, as every MAC comparison must be.

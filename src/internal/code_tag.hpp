@@ -23,21 +23,21 @@
 #include "veribind/challenge_id.hpp"
 #include "veribind/purpose.hpp"
 #include "veribind/secret.hpp"
-#include "veribind/store.hpp"
-#include "veribind/verifier.hpp"
+#include "veribind/verification_store.hpp"
 
 namespace veribind::internal {
+
+// The longest code a tag is computed over (VerifierConfig::kMaxCodeLength says the same).
+inline constexpr std::size_t kMaxCodeDigits = 10;
 
 using CodeTag = std::array<std::uint8_t, ChallengeRecord::kTagBytes>;
 static_assert(ChallengeRecord::kTagBytes == crypto_shorthash_siphashx24_BYTES);
 
-// Preconditions: key.size() >= 16; code.size() <= VerifierConfig::kMaxCodeLength. No allocation.
+// Preconditions: key.size() >= 16; code.size() <= kMaxCodeDigits. No allocation.
 inline CodeTag compute_code_tag(const SecretBytes& key, const ChallengeId& id, Purpose purpose,
                                 std::string_view code) noexcept {
   static constexpr std::string_view kDomain = "veribind.ct.v1";
-  std::array<std::uint8_t,
-             kDomain.size() + ChallengeId::kBytes + 2 + VerifierConfig::kMaxCodeLength>
-      input{};
+  std::array<std::uint8_t, kDomain.size() + ChallengeId::kBytes + 2 + kMaxCodeDigits> input{};
   std::size_t n = 0;
   std::memcpy(input.data(), kDomain.data(), kDomain.size());
   n += kDomain.size();

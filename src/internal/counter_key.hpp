@@ -15,7 +15,7 @@
 
 #include "internal/mac_count.hpp"
 #include "veribind/secret.hpp"
-#include "veribind/store.hpp"
+#include "veribind/verification_store.hpp"
 
 namespace veribind::internal {
 

@@ -3,7 +3,6 @@
 #include <array>
 #include <cmath>
 #include <mutex>
-#include <unordered_map>
 
 namespace veribind {
 
@@ -17,10 +16,14 @@ struct Bucket {
   std::uint64_t verified = 0;
 };
 
+// One calling code's counts behind its own lock: a send to +92 never waits for one to +44, and
+// no lock is shared by every check (calling codes are 0 for email, else 1..999).
 struct CodeCounts {
+  std::mutex mutex;
   std::array<Bucket, kBuckets> buckets;
   Timestamp last_alert = Timestamp::min();
 };
+constexpr std::size_t kCallingCodes = 1000;
 
 }  // namespace
 
@@ -39,8 +42,9 @@ struct PumpingMonitor::Impl {
   PumpingMonitorConfig config;
   std::function<void(const PumpingAlert&)> alert;
   std::chrono::milliseconds slice{};
-  mutable std::mutex mutex;
-  std::unordered_map<std::uint16_t, CodeCounts> codes;
+  std::array<CodeCounts, kCallingCodes> codes;
+
+  CodeCounts& counts_of(std::uint16_t code) { return codes[code < kCallingCodes ? code : 0]; }
 
   [[nodiscard]] std::int64_t slot_of(Timestamp at) const {
     const std::int64_t ms = at.time_since_epoch().count();
@@ -90,8 +94,8 @@ PumpingMonitor::~PumpingMonitor() = default;
 void PumpingMonitor::on_send(std::uint16_t calling_code, Timestamp at) noexcept {
   PumpingAlert verdict;
   {
-    std::lock_guard lock(impl_->mutex);
-    CodeCounts& counts = impl_->codes[calling_code];
+    CodeCounts& counts = impl_->counts_of(calling_code);
+    std::lock_guard lock(counts.mutex);
     ++impl_->bucket(counts, at).sent;
     verdict = impl_->sum(calling_code, counts, at);
     const bool enough = verdict.sent >= impl_->config.min_sends;
@@ -106,15 +110,15 @@ void PumpingMonitor::on_send(std::uint16_t calling_code, Timestamp at) noexcept 
 }
 
 void PumpingMonitor::on_verified(std::uint16_t calling_code, Timestamp at) noexcept {
-  std::lock_guard lock(impl_->mutex);
-  ++impl_->bucket(impl_->codes[calling_code], at).verified;
+  CodeCounts& counts = impl_->counts_of(calling_code);
+  std::lock_guard lock(counts.mutex);
+  ++impl_->bucket(counts, at).verified;
 }
 
 PumpingAlert PumpingMonitor::window_counts(std::uint16_t calling_code, Timestamp at) const {
-  std::lock_guard lock(impl_->mutex);
-  auto it = impl_->codes.find(calling_code);
-  if (it == impl_->codes.end()) return PumpingAlert{calling_code, 0, 0, at};
-  return impl_->sum(calling_code, it->second, at);
+  CodeCounts& counts = impl_->counts_of(calling_code);
+  std::lock_guard lock(counts.mutex);
+  return impl_->sum(calling_code, counts, at);
 }
 
 }  // namespace veribind

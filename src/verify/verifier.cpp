@@ -10,8 +10,12 @@
 #include "internal/counter_key.hpp"
 #include "internal/keyed_hash.hpp"
 #include "internal/sodium.hpp"
+#include "verify/internal/send_limiter.hpp"
+#include "verify/internal/window.hpp"
 
 namespace veribind {
+
+static_assert(VerifierConfig::kMaxCodeLength == internal::kMaxCodeDigits);
 
 namespace {
 
@@ -48,26 +52,6 @@ using internal::CounterKind;
 // Longest client key accepted (an IPv6 address with zone, a device id, a hash of either).
 constexpr std::size_t kMaxClientKeyBytes = 256;
 
-// An aligned window of `width` that holds `now`: its number and its end.
-struct Window {
-  std::uint64_t number;
-  Timestamp end;
-};
-Window window_of(Timestamp now, std::chrono::seconds width) {
-  const std::int64_t ms = now.time_since_epoch().count();
-  const std::int64_t w = duration_cast<milliseconds>(width).count();
-  const std::int64_t number = ms >= 0 ? ms / w : (ms - w + 1) / w;
-  return {static_cast<std::uint64_t>(number), Timestamp(milliseconds((number + 1) * w))};
-}
-
-std::span<const std::uint8_t> code_bytes(const std::uint16_t& calling_code) {
-  return {reinterpret_cast<const std::uint8_t*>(&calling_code), sizeof calling_code};
-}
-
-bool is_region_code(std::string_view r) {
-  return r.size() == 2 && r[0] >= 'A' && r[0] <= 'Z' && r[1] >= 'A' && r[1] <= 'Z';
-}
-
 Status validate_context(const RequestContext& context) {
   if (context.client_key.size() > kMaxClientKeyBytes) {
     return {ErrorCode::kInputTooLong, "a client key is at most 256 bytes"};
@@ -76,106 +60,6 @@ Status validate_context(const RequestContext& context) {
 }
 
 }  // namespace
-
-std::string_view limit_name(Limit limit) noexcept {
-  switch (limit) {
-    case Limit::kNone: return "none";
-    case Limit::kPhoneType: return "phone_type";
-    case Limit::kRegion: return "region";
-    case Limit::kIdentifierLocked: return "identifier_locked";
-    case Limit::kResendCooldown: return "resend_cooldown";
-    case Limit::kIdentifierSends: return "identifier_sends";
-    case Limit::kCallingCodeBudget: return "calling_code_budget";
-    case Limit::kGlobalBudget: return "global_budget";
-    case Limit::kClientStarts: return "client_starts";
-    case Limit::kClientChecks: return "client_checks";
-  }
-  return "none";
-}
-
-std::string_view check_outcome_name(CheckOutcome outcome) noexcept {
-  switch (outcome) {
-    case CheckOutcome::kVerified: return "verified";
-    case CheckOutcome::kWrongCode: return "wrong_code";
-    case CheckOutcome::kExpired: return "expired";
-    case CheckOutcome::kLocked: return "locked";
-    case CheckOutcome::kUnknown: return "unknown";
-    case CheckOutcome::kRateLimited: return "rate_limited";
-  }
-  return "unknown";
-}
-
-std::string_view public_answer(const Challenge& /*challenge*/) noexcept { return "code_sent"; }
-
-std::string_view public_answer(CheckOutcome outcome) noexcept {
-  return outcome == CheckOutcome::kVerified ? "verified" : "invalid_or_expired_code";
-}
-
-Status VerifierConfig::validate() const {
-  if (code_length < kMinCodeLength || code_length > kMaxCodeLength) {
-    return {ErrorCode::kInvalidConfig, "code_length must be 4..10"};
-  }
-  if (code_length < kMinStrongCodeLength && !allow_weak_codes) {
-    return {ErrorCode::kInvalidConfig,
-            "code_length below 6 needs allow_weak_codes (a 4-digit code is a 1-in-10^4 guess)"};
-  }
-  if (code_ttl < std::chrono::seconds(1) || code_ttl > std::chrono::hours(24)) {
-    return {ErrorCode::kInvalidConfig, "code_ttl must be 1 s..24 h"};
-  }
-  if (max_checks < 1 || max_checks > 100) {
-    return {ErrorCode::kInvalidConfig, "max_checks must be 1..100"};
-  }
-  if (resend_cooldown < std::chrono::seconds(0) || resend_cooldown >= code_ttl) {
-    return {ErrorCode::kInvalidConfig, "resend_cooldown must be 0 s or more and below code_ttl"};
-  }
-  if (max_sends_per_hour < 1 || max_sends_per_hour > 1000) {
-    return {ErrorCode::kInvalidConfig, "max_sends_per_hour must be 1..1000"};
-  }
-  if (max_failed_checks < 1 || max_failed_checks > 1000) {
-    return {ErrorCode::kInvalidConfig, "max_failed_checks must be 1..1000"};
-  }
-  if (failure_window < std::chrono::minutes(1) || failure_window > std::chrono::hours(24 * 30)) {
-    return {ErrorCode::kInvalidConfig, "failure_window must be 1 min..30 days"};
-  }
-  if (sms_phone_types == PhoneTypeSet()) {
-    return {ErrorCode::kInvalidConfig, "sms_phone_types is empty: no SMS could ever be sent"};
-  }
-  for (const auto* list : {&allowed_regions, &denied_regions}) {
-    for (const std::string& r : *list) {
-      if (!is_region_code(r)) {
-        return {ErrorCode::kInvalidConfig,
-                "allowed_regions and denied_regions hold ISO 3166-1 alpha-2 codes in upper case"};
-      }
-    }
-  }
-  for (const std::string& r : allowed_regions) {
-    if (std::find(denied_regions.begin(), denied_regions.end(), r) != denied_regions.end()) {
-      return {ErrorCode::kInvalidConfig, "a region is both in allowed_regions and denied_regions"};
-    }
-  }
-  for (const auto& [code, budget] : calling_code_budgets) {
-    if (code < 1 || code > 999) {
-      return {ErrorCode::kInvalidConfig, "calling_code_budgets keys are calling codes 1..999"};
-    }
-  }
-  if (client_starts_per_window < 1 || client_checks_per_window < 1) {
-    return {ErrorCode::kInvalidConfig,
-            "client_starts_per_window and client_checks_per_window must be at least 1"};
-  }
-  if (client_window < std::chrono::seconds(1) || client_window > std::chrono::hours(24)) {
-    return {ErrorCode::kInvalidConfig, "client_window must be 1 s..24 h"};
-  }
-  return Status::ok();
-}
-
-Status VerifierConfig::validate_code(std::string_view code) const {
-  bool digits_only = code.size() == static_cast<std::size_t>(code_length);
-  for (char c : code) digits_only = digits_only && c >= '0' && c <= '9';
-  if (!digits_only) {
-    return {ErrorCode::kInvalidCode, "a code is " + std::to_string(code_length) + " digits"};
-  }
-  return Status::ok();
-}
 
 VerifiedIdentifier::VerifiedIdentifier(const ChallengeRecord& record, Purpose purpose,
                                        Timestamp now)
@@ -187,8 +71,8 @@ VerifiedIdentifier::VerifiedIdentifier(const ChallengeRecord& record, Purpose pu
       verified_at_(now),
       provider_canonical_(record.provider_canonical) {}
 
-Result<Verifier> Verifier::create(const VerifierConfig& config, const KeyRing& ring, Store& store,
-                                  Sender& sender, const Clock& clock,
+Result<Verifier> Verifier::create(const VerifierConfig& config, const KeyRing& ring,
+                                  VerificationStore& store, Sender& sender, const Clock& clock,
                                   VerificationMetrics* metrics) {
   internal::ensure_sodium();
   if (Status s = config.validate(); !s) return s;
@@ -221,28 +105,19 @@ const SecretBytes* Verifier::tag_key_for(std::uint32_t version) const noexcept {
 }
 
 Verifier::Verifier(const VerifierConfig& config, BlindIndexer indexer, SecretBytes tag_key,
-                   SecretBytes counter_key, Store& store, Sender& sender, const Clock& clock,
-                   VerificationMetrics* metrics)
+                   SecretBytes counter_key, VerificationStore& store, Sender& sender,
+                   const Clock& clock, VerificationMetrics* metrics)
     : config_(config),
       indexer_(std::move(indexer)),
       tag_key_(std::move(tag_key)),
       counter_key_(std::move(counter_key)),
+      decoy_key_(SecretBytes::random(crypto_shorthash_siphashx24_KEYBYTES)),
       store_(&store),
       sender_(&sender),
       clock_(&clock),
       metrics_(metrics) {}
 
 Verifier::~Verifier() = default;
-
-// Counts one request of the client in the current client_window (an aligned window, so its end is
-// the same for every node).
-Result<CounterState> Verifier::count_client_request(internal::CounterKind kind,
-                                                    std::string_view client_key, Timestamp now) {
-  const Window w = window_of(now, config_.client_window);
-  const CounterKey key =
-      internal::counter_key(counter_key_, kind, w.number, internal::bytes_of(client_key));
-  return store_->add_to_counter(key, 1, w.end, now);
-}
 
 bool Verifier::region_allowed(std::string_view region) const {
   const auto listed = [region](const std::vector<std::string>& list) {
@@ -310,121 +185,33 @@ Result<Challenge> Verifier::resend(std::string_view challenge_id, const Identifi
   return send_new_code(identifier, base, /*reissue=*/true, context, *tag_key, latest_expiry);
 }
 
-// Every request runs every step below, in this order, whatever its outcome: the same store
-// operations and keyed hashes. What varies is the delta added (0 once the request is refused, so
-// that a refused request never spends a later budget) and the verdict.
-Result<Refusal> Verifier::apply_send_limits(const ChallengeRecord& record, bool statically_allowed,
-                                            const RequestContext& context, Timestamp now) {
-  Refusal refusal;
-  if (!statically_allowed) {
-    refusal.limit =
-        record.channel == Channel::kPhone && !config_.sms_phone_types.contains(record.phone_type)
-            ? Limit::kPhoneType
-            : Limit::kRegion;
-  }
-  const auto refuse = [&refusal](Limit limit, Timestamp retry_at) {
-    if (!refusal) refusal = Refusal{limit, retry_at};
-  };
-  const auto delta = [&refusal]() -> std::uint32_t { return refusal ? 0 : 1; };
-  const std::span<const std::uint8_t> index = record.index.value;
-
-  // The client's starts count every request, refused or not: that is what they limit.
-  if (!context.client_key.empty()) {
-    auto starts = count_client_request(CounterKind::kClientStarts, context.client_key, now);
-    if (!starts) return starts.status();
-    if (starts->count > config_.client_starts_per_window) {
-      refuse(Limit::kClientStarts, starts->window_end);
-    }
-  }
-
-  // The identifier's lock: read only.
-  {
-    const CounterKey key =
-        internal::counter_key(counter_key_, CounterKind::kIdentifierFailures, 0, index);
-    auto failures = store_->add_to_counter(key, 0, {}, now);
-    if (!failures) return failures.status();
-    if (failures->count >= static_cast<std::uint32_t>(config_.max_failed_checks)) {
-      refuse(Limit::kIdentifierLocked, failures->window_end);
-    }
-  }
-
-  // Resend cooldown: a window of resend_cooldown opened by each admitted send (none if 0 s).
-  if (config_.resend_cooldown > std::chrono::seconds(0)) {
-    const CounterKey key =
-        internal::counter_key(counter_key_, CounterKind::kIdentifierCooldown, 0, index);
-    const std::uint32_t d = delta();
-    auto sends = store_->add_to_counter(
-        key, d, now + duration_cast<milliseconds>(config_.resend_cooldown), now);
-    if (!sends) return sends.status();
-    if (d == 1 && sends->count > 1) refuse(Limit::kResendCooldown, sends->window_end);
-  }
-
-  // Sends per rolling hour: this clock hour's count plus the previous one's stays within the
-  // limit, which bounds every 60-minute span (it lies within two consecutive clock hours). The
-  // price of being exact: whoever reaches the limit waits for the end of the next clock hour. A
-  // count lives two hours, so that it can be read as the previous hour's; a refused request is
-  // not counted, so that retrying does not push the wait further.
-  const Window hour = window_of(now, std::chrono::hours(1));
-  {
-    const CounterKey previous =
-        internal::counter_key(counter_key_, CounterKind::kIdentifierSends, hour.number - 1, index);
-    const CounterKey current =
-        internal::counter_key(counter_key_, CounterKind::kIdentifierSends, hour.number, index);
-    const auto limit = static_cast<std::uint64_t>(config_.max_sends_per_hour);
-    auto before = store_->add_to_counter(previous, 0, {}, now);
-    if (!before) return before.status();
-    auto so_far = store_->add_to_counter(current, 0, {}, now);
-    if (!so_far) return so_far.status();
-    const std::uint32_t d = before->count + std::uint64_t{so_far->count} < limit ? delta() : 0;
-    auto sends = store_->add_to_counter(current, d, hour.end + std::chrono::hours(1), now);
-    if (!sends) return sends.status();
-    // A concurrent send may have taken the last place between the read and the add: the count
-    // after the add decides (and keeps this request's place, erring towards refusing).
-    if (d == 0 || before->count + std::uint64_t{sends->count} > limit) {
-      // From hour.end, this hour is the previous one: room again then if it left some.
-      refuse(Limit::kIdentifierSends,
-             sends->count < limit ? hour.end : hour.end + std::chrono::hours(1));
-    }
-  }
-
-  // The calling code's budget this clock hour (phones only).
-  if (record.calling_code != 0) {
-    const auto it = config_.calling_code_budgets.find(record.calling_code);
-    const std::uint32_t budget =
-        it != config_.calling_code_budgets.end() ? it->second : config_.default_calling_code_budget;
-    if (budget > 0) {
-      const CounterKey key = internal::counter_key(counter_key_, CounterKind::kCallingCodeSends,
-                                                   hour.number, code_bytes(record.calling_code));
-      const std::uint32_t d = delta();
-      auto sends = store_->add_to_counter(key, d, hour.end, now);
-      if (!sends) return sends.status();
-      if (d == 1 && sends->count > budget) refuse(Limit::kCallingCodeBudget, hour.end);
-    }
-  }
-
-  // The global budget this clock hour.
-  if (config_.global_sends_per_hour > 0) {
-    const CounterKey key =
-        internal::counter_key(counter_key_, CounterKind::kGlobalSends, hour.number, {});
-    const std::uint32_t d = delta();
-    auto sends = store_->add_to_counter(key, d, hour.end, now);
-    if (!sends) return sends.status();
-    if (d == 1 && sends->count > config_.global_sends_per_hour) {
-      refuse(Limit::kGlobalBudget, hour.end);
-    }
-  }
-  return refusal;
-}
-
+// Every request runs the same two store operations whatever its outcome: one read of the
+// counters its limits consult and one atomic write of the challenge with every counter step
+// (a refused start stores a challenge too). What varies is the delta added (0 once the request is
+// refused, so that a refused request never spends a later budget), the challenge's attempts and
+// the verdict.
 Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const ChallengeRecord& base,
                                           bool reissue, const RequestContext& context,
                                           const SecretBytes& tag_key, Timestamp latest_expiry) {
   const Timestamp now = clock_->now();
-  const bool statically_allowed =
-      base.channel != Channel::kPhone || (config_.sms_phone_types.contains(base.phone_type) &&
-                                          region_allowed({base.region.data(), 2}));
-  auto refusal = apply_send_limits(base, statically_allowed, context, now);
-  if (!refusal) return refusal.status();
+  Refusal static_refusal;
+  if (base.channel == Channel::kPhone) {
+    if (!config_.sms_phone_types.contains(base.phone_type)) {
+      static_refusal.limit = Limit::kPhoneType;
+    } else if (!region_allowed({base.region.data(), 2})) {
+      static_refusal.limit = Limit::kRegion;
+    }
+  }
+  const internal::SendLimiter limiter(config_, counter_key_);
+  internal::SendLimiter::Plan plan = limiter.plan(base, static_refusal, context, now);
+  std::array<CounterState, internal::SendLimiter::kSteps> counts{};
+  // The identifier whose lock applies: the one the counters are kept for (for a resend of a
+  // challenge from before a rotation, its current index).
+  auto failures = store_->read_counters(base.index, plan.keys_to_read(),
+                                        std::span(counts.data(), plan.reads), now);
+  if (!failures) return failures.status();
+  limiter.decide(plan, *failures, std::span<const CounterState>(counts.data(), plan.reads));
+  const Refusal refusal = plan.refusal;
 
   ChallengeRecord record = base;
   record.expires_at = std::min(now + duration_cast<milliseconds>(config_.code_ttl), latest_expiry);
@@ -433,34 +220,48 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
   const std::string_view code_text(code.digits.data(),
                                    static_cast<std::size_t>(config_.code_length));
   record.code_tag = internal::compute_code_tag(tag_key, record.id, record.purpose, code_text);
+  // A refused start stores a challenge as a sent one is stored, attempts included, but under a
+  // decoy tag that no code's tag can match: a PRF of the challenge id under a key drawn for this
+  // Verifier and never kept anywhere (a match would be a 2^-128 collision). A check of it is
+  // charged, counted and answered as a wrong code, exactly like a live challenge's. Both paths
+  // compute the decoy.
+  std::array<std::uint8_t, ChallengeRecord::kTagBytes> decoy_tag;
+  static_assert(ChallengeRecord::kTagBytes == crypto_shorthash_siphashx24_BYTES);
+  crypto_shorthash_siphashx24(decoy_tag.data(), record.id.bytes.data(), record.id.bytes.size(),
+                              decoy_key_.reveal().data());
+  if (refusal && !reissue) record.code_tag = decoy_tag;
 
-  if (*refusal) {
-    if (reissue) {  // the challenge stays as it was
-      return Challenge{base.id.to_string(), base.expires_at,     base.channel,
-                       base.purpose,        identifier.masked(), *refusal};
-    }
-    // A refused start stores a challenge too, as a sent one would be, but with no attempts
-    // left: no code, not even a guessed one, can verify it.
-    record.attempts = 0;
-    record.max_attempts = 0;
-    if (Status s = store_->create_challenge(record); !s) return s;
-    return Challenge{record.id.to_string(), record.expires_at,   record.channel,
-                     record.purpose,        identifier.masked(), *refusal};
-  }
-
-  // Stored before it is sent, so a fast user never checks a code the store does not know yet.
   if (reissue) {
-    auto replaced = store_->reissue_challenge(record.id, record.code_tag, record.expires_at, now);
+    if (refusal) {  // the challenge stays as it was; the counters still count
+      if (Status s = store_->add_to_counters(plan.counter_writes(), now); !s) return s;
+      return Challenge{base.id.to_string(), base.expires_at,     base.channel,
+                       base.purpose,        identifier.masked(), refusal};
+    }
+    auto replaced = store_->reissue_challenge(record.id, record.code_tag, record.expires_at,
+                                              plan.counter_writes(), now);
     if (!replaced) return replaced.status();
     if (!*replaced) return Status(ErrorCode::kChallengeNotFound, "no live challenge with that id");
-  } else if (Status s = store_->create_challenge(record); !s) {
-    return s;
+  } else {
+    // Stored before it is sent, so a fast user never checks a code the store does not know yet.
+    if (Status s = store_->create_challenge(record, plan.counter_writes(), now); !s) return s;
+  }
+  if (refusal) {
+    return Challenge{record.id.to_string(), record.expires_at,   record.channel,
+                     record.purpose,        identifier.masked(), refusal};
+  }
+  // A concurrent request took the last place between the read and the write: this one is
+  // refused after all. Its challenge stays stored with a code that is never sent, which nobody
+  // can know: guesses at it are charged like any other.
+  if (const Refusal raced = limiter.recheck(plan)) {
+    return Challenge{record.id.to_string(), record.expires_at,   record.channel,
+                     record.purpose,        identifier.masked(), raced};
   }
 
   Challenge challenge{record.id.to_string(), record.expires_at,   record.channel,
                       record.purpose,        identifier.masked(), Refusal{}};
   const Delivery delivery{record.channel, identifier.canonical(), challenge.masked_destination,
-                          code_text,      record.purpose,         record.expires_at};
+                          code_text,      record.purpose,         record.expires_at,
+                          challenge.id};
   if (Status s = sender_->send(delivery); !s) {
     // An undelivered code must not stay checkable. Best effort: the error returned is the
     // sender's, and an orphan left by a failing store expires anyway.
@@ -482,16 +283,22 @@ Result<CheckResult> Verifier::check(std::string_view challenge_id, std::string_v
   const Timestamp now = clock_->now();
   CheckResult result;
   if (!context.client_key.empty()) {
-    auto checks = count_client_request(CounterKind::kClientChecks, context.client_key, now);
-    if (!checks) return checks.status();
-    if (checks->count > config_.client_checks_per_window) {
+    const internal::Window w = internal::window_of(now, config_.client_window);
+    CounterUpdate checks{internal::counter_key(counter_key_, CounterKind::kClientChecks, w.number,
+                                               internal::bytes_of(context.client_key)),
+                         1, w.end, CounterState{}};
+    if (Status s = store_->add_to_counters(std::span(&checks, 1), now); !s) return s;
+    if (checks.after.count > config_.client_checks_per_window) {
       result.outcome = CheckOutcome::kRateLimited;
-      result.refusal = Refusal{Limit::kClientChecks, checks->window_end};
+      result.refusal = Refusal{Limit::kClientChecks, checks.after.window_end};
       return result;
     }
   }
 
-  auto charged = store_->charge_attempt(*id, now);  // the one atomic step, before any compare
+  // The one atomic step, before any compare: the attempt is charged and the identifier's failure
+  // counted (NIST SP 800-63B 5.2.2); a right code takes the failure back when it consumes.
+  auto charged =
+      store_->charge_attempt(*id, now, now + duration_cast<milliseconds>(config_.failure_window));
   if (!charged) return charged.status();
   switch (charged->outcome) {
     case ChargeOutcome::kNotFound: result.outcome = CheckOutcome::kUnknown; return result;
@@ -509,45 +316,52 @@ Result<CheckResult> Verifier::check(std::string_view challenge_id, std::string_v
                                                            record.id, purpose, code);
   const bool match =
       tag_key != nullptr && sodium_memcmp(tag.data(), record.code_tag.data(), tag.size()) == 0;
-  // The identifier's failures across all its challenges (NIST SP 800-63B 5.2.2).
-  const CounterKey failures_key =
-      internal::counter_key(counter_key_, CounterKind::kIdentifierFailures, 0, record.index.value);
-  const auto max_failures = static_cast<std::uint32_t>(config_.max_failed_checks);
+  const auto max_failures = static_cast<std::uint64_t>(config_.max_failed_checks);
+  // The count includes this check; without it, the failures before it.
+  const std::uint64_t failures = charged->failures.count;
   if (!match) {
-    auto failures = store_->add_to_counter(
-        failures_key, 1, now + duration_cast<milliseconds>(config_.failure_window), now);
-    if (!failures) return failures.status();
-    if (failures->count >= max_failures) {
+    if (failures >= max_failures) {
       result.outcome = CheckOutcome::kLocked;
-      result.refusal = Refusal{Limit::kIdentifierLocked, failures->window_end};
+      result.refusal = Refusal{Limit::kIdentifierLocked, charged->failures.window_end};
       return result;
     }
     result.outcome = CheckOutcome::kWrongCode;
     result.attempts_left = record.max_attempts - record.attempts;
     return result;
   }
-  // The right code: refused while the identifier is locked (the attempt stays charged).
-  auto failures = store_->add_to_counter(failures_key, 0, {}, now);
-  if (!failures) return failures.status();
-  if (failures->count >= max_failures) {
+  // The right code: refused while the identifier is locked (the attempt and its count stay).
+  if (failures - 1 >= max_failures) {
     result.outcome = CheckOutcome::kLocked;
-    result.refusal = Refusal{Limit::kIdentifierLocked, failures->window_end};
+    result.refusal = Refusal{Limit::kIdentifierLocked, charged->failures.window_end};
     return result;
   }
-  auto consumed = store_->consume_challenge(record.id);
+  auto consumed = store_->consume_challenge(record.id);  // also clears the failure count
   if (!consumed) return consumed.status();
   if (!*consumed) {  // a concurrent check with the same code won the race
     result.outcome = CheckOutcome::kUnknown;
     return result;
   }
-  // A success resets the failure count. Best effort: the code is already spent, so a failing
-  // store must not turn the verification into an error; a count left behind only errs towards
-  // locking sooner, and expires with its window.
-  if (failures->count > 0) (void)store_->reset_counter(failures_key);
   if (metrics_ != nullptr) metrics_->on_verified(record.calling_code, now);
   result.outcome = CheckOutcome::kVerified;
   result.verified.emplace(VerifiedIdentifier(record, purpose, now));
   return result;
+}
+
+Result<std::optional<ChallengeRecord>> Verifier::live_challenge(std::string_view challenge_id) {
+  auto id = ChallengeId::parse(challenge_id);
+  if (!id) return id.status();
+  auto found = store_->find_challenge(*id);
+  if (!found) return found.status();
+  if (!found->has_value()) return std::optional<ChallengeRecord>();
+  const ChallengeRecord& r = **found;
+  if (clock_->now() >= r.expires_at || r.attempts >= r.max_attempts) {
+    return std::optional<ChallengeRecord>();
+  }
+  return found;
+}
+
+Result<std::size_t> Verifier::live_challenges(std::uint32_t key_version) {
+  return store_->live_challenges(key_version, clock_->now());
 }
 
 }  // namespace veribind

@@ -127,7 +127,7 @@ struct PgFixture {
     store.reset();
     if (!options.schema.empty()) drop_schema(conninfo, options.schema);
   }
-  Store& operator*() const { return *store; }
+  PostgresStore& operator*() const { return *store; }
   [[nodiscard]] const std::string& schema() const { return options.schema; }
   // Another store (as another node would open) on the same schema.
   [[nodiscard]] std::unique_ptr<PostgresStore> open_another() const {

@@ -13,6 +13,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kPhoneTooLong: return "phone_too_long";
     case ErrorCode::kPhoneInvalidForRegion: return "phone_invalid_for_region";
     case ErrorCode::kPhoneTypeNotAllowed: return "phone_type_not_allowed";
+    case ErrorCode::kPhoneHasLetters: return "phone_has_letters";
     case ErrorCode::kEmailSyntax: return "email_syntax";
     case ErrorCode::kEmailLocalPartTooLong: return "email_local_part_too_long";
     case ErrorCode::kEmailDomainTooLong: return "email_domain_too_long";
@@ -24,6 +25,8 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kInvalidChallengeId: return "invalid_challenge_id";
     case ErrorCode::kInvalidAccountId: return "invalid_account_id";
     case ErrorCode::kInvalidConfig: return "invalid_config";
+    case ErrorCode::kAccountIdPersonalData: return "account_id_personal_data";
+    case ErrorCode::kLegalRequestPersonalData: return "legal_request_personal_data";
     case ErrorCode::kInvalidLegalRequest: return "invalid_legal_request";
     case ErrorCode::kChallengeNotFound: return "challenge_not_found";
     case ErrorCode::kIdentifierMismatch: return "identifier_mismatch";
@@ -49,6 +52,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kNoContact: return "no_contact";
     case ErrorCode::kContactSealBroken: return "contact_seal_broken";
     case ErrorCode::kKeyVersionInUse: return "key_version_in_use";
+    case ErrorCode::kContactKeyMissing: return "contact_key_missing";
   }
   return "unknown_error";
 }

@@ -3,8 +3,6 @@
 // Small and rarely used (one row per sealed binding, read when a contact is read), so statements
 // are prepared per call. One connection behind one mutex; each operation is one statement, so it
 // is atomic across processes too. Error messages use sqlite3_errstr, never sqlite3_errmsg.
-#include "veribind/sqlite_contact_key_store.hpp"
-
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -17,6 +15,7 @@
 #include <string_view>
 
 #include "internal/sqlite_status.hpp"
+#include "veribind/sqlite_contact_key_store.hpp"
 
 namespace veribind {
 

@@ -333,11 +333,11 @@ Result<RateMeasurement> measure_argon2id_rate(const std::vector<std::string>& nu
   return m;
 }
 
-Result<BindingBytes> measure_binding_bytes(Store& store, Channel channel, std::size_t accounts,
-                                           Timestamp now) {
+Result<BindingBytes> measure_binding_bytes(AccountStore& store, RetentionReport& report,
+                                           Channel channel, std::size_t accounts, Timestamp now) {
   if (accounts == 0) return Status(ErrorCode::kInvalidArgument, "accounts must be at least 1");
   auto bindings_bytes = [&]() -> Result<RowKindStats> {
-    auto stats = store.retention_stats(now);
+    auto stats = report.retention_stats(now);
     if (!stats) return stats.status();
     for (const RowKindStats& kind : *stats) {
       if (kind.kind == "bindings") return kind;
@@ -357,7 +357,7 @@ Result<BindingBytes> measure_binding_bytes(Store& store, Channel channel, std::s
     binding.created_at = now;
     randombytes_buf(binding.index.value.data(), binding.index.value.size());
     binding.index.key_version = 1;
-    auto bound = store.insert_binding(binding, 1);
+    auto bound = store.insert_binding(binding, {}, 1);
     if (!bound) {
       failure = bound.status();
     } else if (*bound != BindOutcome::kBound) {
