@@ -43,8 +43,7 @@ inline constexpr int kIterations = 2000;
 inline constexpr int kRepetitions = 5;
 
 // One configuration for the benchmarks of a pair, so that every start runs the same steps: a
-// cooldown, the hourly count, a calling-code and a global budget (never reached). The start
-// benchmarks lock a number with one failed check; the check benchmarks never reach the lock.
+// cooldown, the hourly count, a calling-code and a global budget (never reached).
 inline VerifierConfig pair_config(int max_failed_checks) {
   VerifierConfig c;
   c.max_checks = 100;
@@ -71,12 +70,14 @@ inline std::vector<PhoneNumber> numbers(const char* prefix, int first, int count
 }
 
 // Everything one benchmark needs over one fresh store: a verifier, and the identifiers or
-// challenge ids it walks.
+// challenge ids it walks. The verifier sends through `given_sender` when there is one (an
+// Outbox, say), else through a sender that keeps the code and does nothing else.
 struct Rig {
   std::shared_ptr<void> owner;  // the store
   VerificationStore* store = nullptr;
   KeyRing ring = KeyRing::from_master_key(SecretBytes::random(KeyRing::kMasterKeyBytes)).value();
-  LastCodeSender sender;
+  LastCodeSender recording_sender;
+  std::shared_ptr<Sender> given_sender;  // destroyed after the verifier that uses it
   StillClock clock;
   std::optional<Verifier> verifier;
   std::vector<PhoneNumber> identifiers;
@@ -84,10 +85,13 @@ struct Rig {
   std::size_t cursor = 0;  // where the next repetition goes on
 
   template <typename Store>
-  Rig(std::unique_ptr<Store> opened, int max_failed_checks) : store(opened.get()) {
+  Rig(std::unique_ptr<Store> opened, int max_failed_checks,
+      std::shared_ptr<Sender> sender = nullptr)
+      : store(opened.get()), given_sender(std::move(sender)) {
     owner = std::move(opened);
+    Sender& through = given_sender ? *given_sender : recording_sender;
     verifier.emplace(
-        Verifier::create(pair_config(max_failed_checks), ring, *store, sender, clock).value());
+        Verifier::create(pair_config(max_failed_checks), ring, *store, through, clock).value());
   }
   Challenge start(const PhoneNumber& number) {
     auto c = verifier->start(number, Purpose::kSignup);
@@ -125,40 +129,69 @@ inline void run_checks(benchmark::State& state, Rig& rig) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// Registers the six benchmarks as "<name>/<backend>". `open` makes a fresh store; each benchmark
-// builds its rig once (setup is not timed) and keeps it across repetitions: the pools below hold
-// enough identifiers for every repetition's iterations.
+using Body = std::function<void(benchmark::State&, Rig&)>;
+using Setup = std::function<void(Rig&)>;
+
+// Registers `name`: `open` makes a fresh store in a rig with that max_failed_checks, and `setup`
+// fills it, both on the first repetition and untimed; the rig is kept across repetitions, so
+// `setup` must leave enough identifiers or challenges for iterations x kRepetitions uses.
+inline void register_rigged(const std::string& name, OpenStore open, int max_failed_checks,
+                            Body body, Setup setup, int iterations = kIterations) {
+  auto rig = std::make_shared<std::unique_ptr<Rig>>();
+  benchmark::RegisterBenchmark(
+      name.c_str(),
+      [rig, open, max_failed_checks, body, setup](benchmark::State& state) {
+        if (!*rig) {
+          *rig = open(max_failed_checks);
+          setup(**rig);
+        }
+        body(state, **rig);
+      })
+      ->Iterations(iterations)
+      ->Repetitions(kRepetitions)
+      ->ReportAggregatesOnly(true)
+      ->Unit(benchmark::kMicrosecond);
+}
+
+// The start() benchmarks lock a number with one failed check; the check benchmarks never reach
+// the lock.
+inline constexpr int kStartMaxFailedChecks = 1;
+inline constexpr int kCheckMaxFailedChecks = 1000;
+
+// History 40 s back: past the cooldown, in the same clock hour.
+inline void start_all_earlier(Rig& r) {
+  r.clock.at = kNow - std::chrono::seconds(40);
+  for (const PhoneNumber& n : r.identifiers) (void)r.start(n);
+  r.clock.at = kNow;
+}
+
+// BM_Start_Sent's world: `count` mobile numbers, each sent a code 40 s ago.
+inline void setup_sent_with_history(Rig& r, int count) {
+  r.identifiers = numbers("+92300", 1000000, count);
+  start_all_earlier(r);
+}
+
+// BM_Start_Refused_Cooldown's world: `count` mobile numbers, each sent a code now (the clock
+// stands still, so every later start is within the cooldown).
+inline void setup_refused_cooldown(Rig& r, int count = 2000) {
+  r.identifiers = numbers("+92302", 1000000, count);
+  for (const PhoneNumber& n : r.identifiers) (void)r.start(n);
+}
+
+// Registers the seven benchmarks as "<name>/<backend>". `open` makes a fresh store; each
+// benchmark builds its rig once (setup is not timed) and keeps it across repetitions: the pools
+// below hold enough identifiers for every repetition's iterations.
 inline void register_pairs(const std::string& backend, OpenStore open) {
   const int uses = kIterations * kRepetitions;
-  auto add = [&](const char* name, std::function<void(benchmark::State&, Rig&)> body,
-                 std::function<void(Rig&)> setup) {
-    auto rig = std::make_shared<std::unique_ptr<Rig>>();
+  auto add = [&](const char* name, Body body, Setup setup) {
     const bool checks = std::string(name).starts_with("BM_Check");
-    benchmark::RegisterBenchmark((std::string(name) + "/" + backend).c_str(),
-                                 [rig, open, body, setup, checks](benchmark::State& state) {
-                                   if (!*rig) {
-                                     *rig = open(checks ? 1000 : 1);
-                                     setup(**rig);
-                                   }
-                                   body(state, **rig);
-                                 })
-        ->Iterations(kIterations)
-        ->Repetitions(kRepetitions)
-        ->ReportAggregatesOnly(true)
-        ->Unit(benchmark::kMicrosecond);
-  };
-  // History 40 s back: past the cooldown, in the same clock hour.
-  const auto earlier = [](Rig& r) {
-    r.clock.at = kNow - std::chrono::seconds(40);
-    for (const PhoneNumber& n : r.identifiers) (void)r.start(n);
-    r.clock.at = kNow;
+    register_rigged(std::string(name) + "/" + backend, open,
+                    checks ? kCheckMaxFailedChecks : kStartMaxFailedChecks, std::move(body),
+                    std::move(setup));
   };
   add(
       "BM_Start_Sent", [](benchmark::State& s, Rig& r) { run_starts(s, r, Limit::kNone); },
-      [uses, earlier](Rig& r) {
-        r.identifiers = numbers("+92300", 1000000, uses);
-        earlier(r);
-      });
+      [uses](Rig& r) { setup_sent_with_history(r, uses); });
   add(
       "BM_Start_Sent_FirstContact",
       [](benchmark::State& s, Rig& r) { run_starts(s, r, Limit::kNone); },
@@ -179,16 +212,13 @@ inline void register_pairs(const std::string& backend, OpenStore open) {
   add(
       "BM_Start_Refused_Cooldown",
       [](benchmark::State& s, Rig& r) { run_starts(s, r, Limit::kResendCooldown); },
-      [](Rig& r) {
-        r.identifiers = numbers("+92302", 1000000, 2000);
-        for (const PhoneNumber& n : r.identifiers) (void)r.start(n);  // the clock stands still
-      });
+      [](Rig& r) { setup_refused_cooldown(r); });
   add(
       "BM_Start_Refused_PhoneType",
       [](benchmark::State& s, Rig& r) { run_starts(s, r, Limit::kPhoneType); },
-      [earlier](Rig& r) {
+      [](Rig& r) {
         r.identifiers = numbers("+92423", 5000000, 2000);
-        earlier(r);
+        start_all_earlier(r);
       });
   add(
       "BM_Check_LiveWrongCode", [](benchmark::State& s, Rig& r) { run_checks(s, r); },

@@ -86,7 +86,8 @@ void check_no_echo(const cli::CommandLine& line, const std::string& output) {
     if (!echo_detectable(value)) continue;
     // Paths are echoed in errors ("no key file at ..."); a value inside one is not an echo.
     if (line.common.db.find(value) != std::string::npos ||
-        line.common.key_file.find(value) != std::string::npos) {
+        line.common.key_file.find(value) != std::string::npos ||
+        (line.config_path && line.config_path->find(value) != std::string::npos)) {
       continue;
     }
     FUZZ_CHECK(output.find(value) == std::string::npos,
@@ -145,6 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   line.common.db = std::string(kJail) + "/" + line.common.db;
   line.common.key_file = std::string(kJail) + "/" + line.common.key_file;
+  if (line.config_path) *line.config_path = std::string(kJail) + "/" + *line.config_path;
   for (std::string* keys :
        {&line.link.contact_keys, &line.unlink.contact_keys, &line.rotate.contact_keys,
         &line.erase.contact_keys, &line.contact.contact_keys}) {

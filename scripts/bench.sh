@@ -2,7 +2,7 @@
 # Builds the benchmarks in Release (build-release/) and runs them: 5 repetitions each, medians
 # reported. Then prints the medians again in a small table with the ratios read against the same
 # run: each BM_Check_Memory_* to the liboath peer (BM_Peer_Liboath_TotpValidate), the two-thread
-# scaling, and SQLite's wall-clock rate.
+# scaling, SQLite's wall-clock rate, and start() refused over start() sent behind the outbox.
 # Extra arguments go to Google Benchmark (e.g. --benchmark_filter=Check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -100,4 +100,30 @@ if sqlite:
     cpu = 1e9 / ns(sqlite, "cpu_time")
     print(f"BM_Check_Sqlite_WrongCode: {wall:,.0f} checks/s wall clock ({cpu:,.0f}/s of CPU); "
           f"target >= 50,000/s (wall clock): {'met' if wall >= 50000 else 'missed'}")
+
+
+def median_of(name):  # a name registered with Iterations() carries "/iterations:N/repeats:N"
+    for run_name, r in medians.items():
+        if run_name == name or run_name.startswith(name + "/iterations:"):
+            return r
+    return None
+
+
+# Behind the outbox a refused start should cost what a sent one does: medians within 10%.
+for store in ("outbox", "outbox_memory"):
+    sent = median_of(f"BM_Start_Sent/{store}")
+    refused = median_of(f"BM_Start_Refused/{store}")
+    if sent and refused:
+        real = ns(refused, "real_time") / ns(sent, "real_time")
+        cpu = ns(refused, "cpu_time") / ns(sent, "cpu_time")
+        verdict = "met" if abs(real - 1) <= 0.10 else "missed"
+        print(f"BM_Start_Refused/{store} / BM_Start_Sent/{store}: {real:.2f}x real "
+              f"({duration(ns(refused, 'real_time'))} / {duration(ns(sent, 'real_time'))}), "
+              f"{cpu:.2f}x CPU; target within 10% (real): {verdict}")
+direct = median_of("BM_Start_Sent/direct_sender")
+queued = median_of("BM_Start_Sent/outbox")
+if direct and queued:
+    print(f"BM_Start_Sent/direct_sender / BM_Start_Sent/outbox: "
+          f"{ns(direct, 'real_time') / ns(queued, 'real_time'):.1f}x real "
+          f"({duration(ns(direct, 'real_time'))} / {duration(ns(queued, 'real_time'))})")
 EOF

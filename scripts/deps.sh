@@ -9,6 +9,8 @@ packages=(
   libphonenumber-dev libprotobuf-dev libicu-dev
   catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
   liboath-dev  # the benchmarks' peer baseline (a TOTP check); optional for CMake
+  libcurl4-openssl-dev libtomlplusplus-dev  # delivery (SMTP, HTTP SMS gateways), veribind.toml
+  python3-aiosmtpd openssl  # the delivery tests' SMTP server and its throwaway CA
   clang-format
   clang libclang-rt-14-dev
 )

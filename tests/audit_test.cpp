@@ -408,11 +408,14 @@ TEST_CASE("audit verify: a head that is edited, missing or behind the log is a h
 
 TEST_CASE("audit verify: an intact entry from another copy of the log breaks the chain",
           "[audit][verify]") {
-  // A second log under the same key that shares entries 1-2 and then diverges: its entry 3 is
-  // intact and follows entry 2, but the original entry 4 does not follow it.
+  // A second copy of the store (a restored backup: same key, same store id) that shares entries
+  // 1-2 and then diverges: its entry 3 is intact and follows entry 2, but the original entry 4
+  // does not follow it.
   MemoryFixture f;
   six_disclosures(f);
   TamperingStore fork;
+  const AuditBinding binding = f.store.audit_binding().value();
+  fork.tamper_binding = [binding](AuditBinding& b) { b = binding; };
   for (const AuditRecord& e : f.entries()) {
     if (e.sequence > 2) break;
     REQUIRE(fork.append_audit(e, AuditHead{e.sequence, e.mac, 1, {}}).value() ==

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli_support.hpp"
 #include "veribind/sqlite_store.hpp"
 #include "veribind/stored_columns.hpp"
 
@@ -30,113 +31,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-struct Run {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/veribind-cli-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-// Runs the CLI with `args` in `cwd`, capturing stdout and stderr separately and the exit status.
-Run run_cli(const fs::path& cwd, const std::vector<std::string>& args) {
-  std::array<int, 2> out_pipe{};
-  std::array<int, 2> err_pipe{};
-  REQUIRE(pipe(out_pipe.data()) == 0);
-  REQUIRE(pipe(err_pipe.data()) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(err_pipe[1], STDERR_FILENO);
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
-    if (chdir(cwd.c_str()) != 0) _exit(126);
-    std::vector<char*> argv;
-    std::string program = VERIBIND_CLI_PATH;
-    argv.push_back(program.data());
-    std::vector<std::string> copies = args;
-    for (std::string& arg : copies) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-
-  // Both pipes are drained together, so a chatty child never blocks on a full pipe.
-  Run run;
-  std::array<pollfd, 2> fds{{{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}}};
-  std::array<std::string*, 2> sinks{&run.out, &run.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    if (poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      FAIL("poll failed");
-    }
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buffer[4096];
-      const ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
-      if (n > 0) {
-        sinks[i]->append(buffer, static_cast<std::size_t>(n));
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  run.exit_code = WEXITSTATUS(status);
-  return run;
-}
-
-// The one JSON object a --json command prints on stdout.
-json json_of(const Run& run) {
-  INFO("stdout: " << run.out << "\nstderr: " << run.err);
-  REQUIRE(!run.out.empty());
-  REQUIRE(run.out.back() == '\n');
-  REQUIRE(run.out.find('\n') == run.out.size() - 1);  // exactly one line
-  json object = json::parse(run.out);
-  REQUIRE(object.is_object());
-  return object;
-}
-
-std::string error_code_of(const Run& run) {
-  const json object = json_of(run);
-  REQUIRE(object.contains("error"));
-  REQUIRE(object["error"]["code"].is_string());
-  REQUIRE(object["error"]["message"].is_string());
-  return object["error"]["code"].get<std::string>();
-}
-
-std::optional<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using namespace veribind::testing::cli;
 
 // Everything SQLite keeps for the default database: the file and its write-ahead log.
 std::map<std::string, std::optional<std::string>> db_snapshot(const TempDir& dir) {
@@ -1200,6 +1095,140 @@ TEST_CASE("transparency: counts per authority, legal basis and outcome, with --s
     CHECK(error_code_of(run) == "invalid_argument");
   }
 }
+TEST_CASE(
+    "audit verify --expect-head: a log rolled back with its head to an older copy exits 1 with "
+    "audit_log_corrupt",
+    "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  link_phone(dir);
+  for (int i = 0; i < 2; ++i) REQUIRE(run_cli(dir.path(), disclose_args(kNumber)).exit_code == 0);
+  // The attacker keeps a copy of the head as it is now...
+  attacker_sql(dir, "CREATE TABLE kept_head AS SELECT * FROM audit_head");
+  for (int i = 0; i < 2; ++i) REQUIRE(run_cli(dir.path(), disclose_args(kNumber)).exit_code == 0);
+
+  // ...while the operator publishes the head that transparency prints with its counts.
+  const Run published = run_cli(dir.path(), {"transparency", "--json"});
+  INFO(published.out << published.err);
+  REQUIRE(published.exit_code == 0);
+  const std::string head = json_of(published)["audit_log"]["head"].get<std::string>();
+  CHECK(head.size() == 2 + 64);
+  CHECK(head.rfind("4:", 0) == 0);
+  const Run text_report = run_cli(dir.path(), {"transparency"});
+  CHECK(text_report.out.find("head          " + head) != std::string::npos);
+  const Run intact = run_cli(dir.path(), {"audit", "verify", "--json", "--expect-head", head});
+  INFO(intact.out << intact.err);
+  CHECK(intact.exit_code == 0);
+  CHECK(json_of(intact)["ok"] == true);
+
+  // Later the attacker deletes the last two entries and puts the kept head back.
+  attacker_sql(dir,
+               "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_head_no_delete;"
+               "DELETE FROM audit_log WHERE sequence > 2; DELETE FROM audit_head;"
+               "INSERT INTO audit_head SELECT * FROM kept_head; DROP TABLE kept_head;");
+  // The store alone cannot tell...
+  const Run alone = run_cli(dir.path(), {"audit", "verify", "--json"});
+  CHECK(alone.exit_code == 0);
+  // ...the published head can.
+  const Run run = run_cli(dir.path(), {"audit", "verify", "--json", "--expect-head", head});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  const json report = json_of(run);
+  CHECK(report["ok"] == false);
+  CHECK(report["problem"] == "published_head_mismatch");
+  CHECK(report["sequence"] == 3);
+  CHECK(report["entries_verified"] == 2);
+  CHECK(error_code_of(run) == "audit_log_corrupt");
+  const Run text = run_cli(dir.path(), {"audit", "verify", "--expect-head", head});
+  CHECK(text.exit_code == 1);
+  CHECK(text.out.find("NOT INTACT: published_head_mismatch at sequence 3") != std::string::npos);
+  CHECK(text.err.find("[audit_log_corrupt]") != std::string::npos);
+}
+
+TEST_CASE("audit verify --expect-head: anything but COUNT:MAC is refused with exit 2", "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  link_phone(dir);
+  REQUIRE(run_cli(dir.path(), disclose_args(kNumber)).exit_code == 0);
+  const std::string mac(64, 'a');
+  for (const std::string& bad : std::vector<std::string>{
+           "", "1", "1" + mac, "1:", ":" + mac, "01:" + mac, "-1:" + mac, "+1:" + mac, " 1:" + mac,
+           "1:" + mac + " ", "1:" + mac.substr(1), "1:" + mac + "a", "1:" + std::string(64, 'A'),
+           "1:" + std::string(63, 'a') + "g", "0:" + mac, "99999999999999999999:" + mac}) {
+    INFO(bad);
+    const Run run = run_cli(dir.path(), {"audit", "verify", "--json", "--expect-head", bad});
+    CHECK(run.exit_code == 2);
+    CHECK(error_code_of(run) == "invalid_argument");
+  }
+  // An empty log's head, "0:" and 64 zeros, is well formed (and every log holds it).
+  const Run empty = run_cli(
+      dir.path(), {"audit", "verify", "--json", "--expect-head", "0:" + std::string(64, '0')});
+  CHECK(empty.exit_code == 0);
+}
+
+namespace {
+
+// Every row of one column of `query`, as text, read on a connection of its own.
+std::vector<std::string> query_rows(const TempDir& dir, const std::string& query) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2((dir / "veribind.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+          SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::vector<std::string> rows;
+  int rc = SQLITE_OK;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(st, 0);
+    rows.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+  }
+  sqlite3_finalize(st);
+  sqlite3_close_v2(db);
+  REQUIRE(rc == SQLITE_DONE);
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "start: a database whose challenge index has a corrupt page fails with store_error (exit 4) "
+    "and leaves every counter as it was",
+    "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  // One start first, so that the cooldown, hourly, calling-code and global counters exist.
+  start(dir, kPhone);
+  // Fold the WAL into the file, then overwrite the page of the challenges' expiry index (a leaf
+  // of one page while the table is this small) with bytes that are no b-tree page: what a torn
+  // write or a bad sector leaves. The counters' pages stay readable.
+  attacker_sql(dir, "PRAGMA wal_checkpoint(TRUNCATE)");
+  const std::string page_size = query_rows(dir, "PRAGMA page_size").at(0);
+  const std::string root =
+      query_rows(dir, "SELECT rootpage FROM sqlite_master WHERE name = 'challenges_by_expiry'")
+          .at(0);
+  const std::string counters_query =
+      "SELECT hex(key) || ' ' || window_end || ' ' || count FROM counters ORDER BY key";
+  const std::vector<std::string> counters_before = query_rows(dir, counters_query);
+  REQUIRE(counters_before.size() >= 4);
+  {
+    std::fstream file(dir / "veribind.db", std::ios::in | std::ios::out | std::ios::binary);
+    REQUIRE(file);
+    file.seekp(static_cast<std::streamoff>((std::stoll(root) - 1) * std::stoll(page_size)));
+    const std::string garbage(static_cast<std::size_t>(std::stoll(page_size)), '\xff');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    REQUIRE(file);
+  }
+
+  // Another number, so that nothing but the corrupt page stands in its way.
+  const Run run = run_cli(dir.path(), {"start", "--json", "--phone", "+92 301 7654321"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 4);
+  CHECK(error_code_of(run) == "store_error");
+  // Nothing the failed start would have written is there: no counter moved.
+  CHECK(query_rows(dir, counters_query) == counters_before);
+  CHECK(query_rows(dir, "SELECT count(*) FROM challenges NOT INDEXED") ==
+        std::vector<std::string>{"1"});
+}
+
 TEST_CASE("purge: removes every expired row in bounded batches and keeps the live ones", "[cli]") {
   TempDir dir;
   seed_expired_rows(dir, 5, 2);
@@ -1495,6 +1524,77 @@ long long data_keys_in(const fs::path& key_store) {
 }
 
 }  // namespace
+
+namespace {
+
+// The wrapped data keys in an SQLite contact key store.
+std::vector<std::string> wrapped_keys_in(const fs::path& key_store) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(key_store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT wrapped FROM contact_keys", -1, &statement, nullptr) ==
+          SQLITE_OK);
+  std::vector<std::string> keys;
+  while (sqlite3_step(statement) == SQLITE_ROW) {
+    const auto* bytes = static_cast<const char*>(sqlite3_column_blob(statement, 0));
+    keys.emplace_back(bytes, static_cast<std::size_t>(sqlite3_column_bytes(statement, 0)));
+  }
+  sqlite3_finalize(statement);
+  sqlite3_close_v2(db);
+  return keys;
+}
+
+// Whether `needle` occurs in the bytes of `file` (false if there is no such file).
+bool file_holds(const fs::path& file, const std::string& needle) {
+  const std::optional<std::string> bytes = read_file(file);
+  return bytes && bytes->find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "erase: while another process reads the key store, says the key's copies remain in the live "
+    "files, and a later erase run removes them",
+    "[cli]") {
+  TempDir dir;
+  keygen(dir);
+  std::vector<std::string> seal = {"--retain-contact", "sealed"};
+  seal.insert(seal.end(), kPhone.begin(), kPhone.end());
+  REQUIRE(signup(dir, "acct-1", kPhone, seal).exit_code == 0);
+  const fs::path key_store = dir / "veribind-contact-keys.db";
+  const std::vector<std::string> wrapped = wrapped_keys_in(key_store);
+  REQUIRE(wrapped.size() == 1);
+
+  // A reader (a backup tool, say) holds a read transaction on the key store: the checkpoint that
+  // folds the WAL into the file and truncates it cannot complete while it lasts.
+  sqlite3* reader = nullptr;
+  REQUIRE(sqlite3_open_v2(key_store.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM contact_keys;", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
+  const Run erased = run_cli(dir.path(), {"erase", "acct-1", "--json"});
+  INFO(erased.out << erased.err);
+  CHECK(erased.exit_code == 0);
+  const json report = json_of(erased);
+  CHECK(report["bindings_removed"] == 1);
+  CHECK(report["key_copies_remain"] == true);
+  CHECK(report["warning"].get<std::string>().find("until") != std::string::npos);
+  const Run text = run_cli(dir.path(), {"erase", "acct-1"});  // nothing left to remove
+  CHECK(text.exit_code == 0);
+  CHECK(text.out.find("copies remain") != std::string::npos);
+  CHECK(data_keys_in(key_store) == 0);
+
+  REQUIRE(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close_v2(reader);
+  // With the reader gone, the next erase (of anything) completes the clean-up.
+  const Run again = run_cli(dir.path(), {"erase", "acct-1", "--json"});
+  CHECK(again.exit_code == 0);
+  CHECK(json_of(again)["key_copies_remain"] == false);
+  CHECK_FALSE(json_of(again).contains("warning"));
+  for (const char* file : {"veribind-contact-keys.db", "veribind-contact-keys.db-wal"}) {
+    INFO(file);
+    CHECK_FALSE(file_holds(dir / file, wrapped[0]));
+  }
+}
 
 TEST_CASE(
     "erase: with another key store than the one the contact was linked with, exits 4 and destroys "

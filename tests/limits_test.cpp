@@ -546,6 +546,10 @@ TEST_CASE("enumeration: start() does the same work for bound, unbound, blocked a
   REQUIRE(region_work.challenge.refusal.limit == Limit::kRegion);
   const Work premium_work = measure(f, phone("+449012345678"), client);
   REQUIRE(premium_work.challenge.refusal.limit == Limit::kPhoneType);
+  // Each start handed the sender one message: send() for the two sent, send_decoy() for the five
+  // refused (three sends were made before, in setting up).
+  CHECK(f.sender.count() == 3 + 2);
+  CHECK(f.sender.decoys() == 5);
 
   for (const Work* w :
        {&bound_work, &locked_work, &cooldown_work, &budget_work, &region_work, &premium_work}) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "fakes/fake_clock.hpp"
+#include "fakes/keys.hpp"
 #include "store/account_contract.hpp"
 #include "store/audit_contract.hpp"
 #include "store/postgres/pool.hpp"
@@ -99,7 +100,7 @@ std::uint32_t failures_of(VerificationStore& store, const BlindIndex& index, Tim
 }
 
 TEST_CASE(
-    "PostgresStore: a new schema is at version 5 and a second node opening it changes nothing",
+    "PostgresStore: a new schema is at version 6 and a second node opening it changes nothing",
     "[store][postgres]") {
   PgFixture fixture = fresh_postgres_store();
   RawPg raw(fixture.conninfo);
@@ -107,7 +108,7 @@ TEST_CASE(
   const std::string query =
       "SELECT version || ' ' || xmin::text FROM " + table + " ORDER BY version";
   const Strings versions = raw.column(query);
-  REQUIRE(versions.size() == 5);
+  REQUIRE(versions.size() == 6);
   for (std::size_t i = 0; i < versions.size(); ++i) {
     REQUIRE(versions[i].rfind(std::to_string(i + 1) + " ", 0) == 0);
     // Every migration in the one transaction that created the schema.
@@ -120,11 +121,13 @@ TEST_CASE(
           "i challenges_by_expiry\ni challenges_by_key_version\ni challenges_pkey\nr counters\n"
           "i counters_by_window_end\ni counters_pkey\nr identifier_failures\n"
           "i identifier_failures_by_window_end\ni identifier_failures_pkey\nr schema_version\n"
-          "i schema_version_pkey\n");
+          "i schema_version_pkey\nr store_meta\ni store_meta_pkey\n");
   REQUIRE(triggers_of(raw, fixture.schema()) ==
           "audit_head audit_head_no_delete\naudit_head audit_head_no_truncate\n"
           "audit_head audit_head_only_forward\naudit_log audit_log_no_delete\n"
-          "audit_log audit_log_no_truncate\naudit_log audit_log_no_update\n");
+          "audit_log audit_log_no_truncate\naudit_log audit_log_no_update\n"
+          "store_meta store_meta_no_delete\nstore_meta store_meta_no_truncate\n"
+          "store_meta store_meta_no_update\n");
   fixture.open_another().reset();
   fixture.open_another().reset();
 
@@ -184,8 +187,9 @@ TEST_CASE("PostgresStore: a version 1 schema is upgraded in place and keeps its 
   RawPg raw(fixture.conninfo);
   const std::string schema = "\"" + fixture.schema() + "\"";
   raw.exec("SET search_path = " + schema +
-           "; DROP TABLE audit_log, audit_head, identifier_failures; "
-           "DROP FUNCTION veribind_audit_log_append_only(), veribind_audit_head_only_forward(); "
+           "; DROP TABLE audit_log, audit_head, identifier_failures, store_meta; "
+           "DROP FUNCTION veribind_audit_log_append_only(), veribind_audit_head_only_forward(), "
+           "veribind_store_meta_written_once(); "
            "ALTER TABLE challenges DROP COLUMN calling_code; "
            "ALTER TABLE bindings DROP COLUMN sealed_contact; "
            "DROP INDEX bindings_by_key_version, challenges_by_key_version; "
@@ -193,7 +197,7 @@ TEST_CASE("PostgresStore: a version 1 schema is upgraded in place and keeps its 
 
   fixture.store = fixture.open_another();
   REQUIRE(raw.column("SELECT version FROM " + schema + ".schema_version ORDER BY version") ==
-          Strings{"1", "2", "3", "4", "5"});
+          Strings{"1", "2", "3", "4", "5", "6"});
   REQUIRE(*fixture.store->find_challenge(challenge.id) == challenge);
   const auto bindings = fixture.store->bindings_of_account("acct-1");
   REQUIRE(bindings.is_ok());
@@ -259,7 +263,7 @@ TEST_CASE(
 
   auto store = open_pg(conninfo, options);
   REQUIRE(raw.column("SELECT version FROM " + schema + ".schema_version ORDER BY version") ==
-          Strings{"1", "2", "3", "4", "5"});
+          Strings{"1", "2", "3", "4", "5", "6"});
   // The range checks of the verification tables became domains; the attempts check stayed.
   REQUIRE(raw.column("SELECT conname FROM pg_constraint WHERE conrelid = '" + schema +
                      ".challenges'::regclass AND contype = 'c'") == Strings{"challenges_check"});
@@ -735,14 +739,14 @@ TEST_CASE("PostgresStore: a schema of a newer version is refused with kStoreErro
   REQUIRE(fixture.store->create_challenge(make_challenge(1), {}, kT0).is_ok());
   RawPg raw(fixture.conninfo);
   const std::string schema = "\"" + fixture.schema() + "\"";
-  raw.exec("INSERT INTO " + schema + ".schema_version (version) VALUES (6)");
+  raw.exec("INSERT INTO " + schema + ".schema_version (version) VALUES (7)");
 
   auto refused = PostgresStore::open(fixture.conninfo, fixture.options);
   REQUIRE_FALSE(refused.is_ok());
   REQUIRE(refused.code() == ErrorCode::kStoreError);
   REQUIRE_THAT(refused.status().message(), Catch::Contains("newer"));
   REQUIRE(raw.column("SELECT version FROM " + schema + ".schema_version ORDER BY version") ==
-          Strings{"1", "2", "3", "4", "5", "6"});
+          Strings{"1", "2", "3", "4", "5", "6", "7"});
   REQUIRE(raw.column("SELECT count(*) FROM " + schema + ".challenges") == Strings{"1"});
 }
 
@@ -782,7 +786,7 @@ TEST_CASE("PostgresStore: six processes opening one new schema at once all succe
     const std::string schema = "\"" + options.schema + "\"";
     CHECK(failures == 0);
     CHECK(raw.column("SELECT version FROM " + schema + ".schema_version ORDER BY version") ==
-          Strings{"1", "2", "3", "4", "5"});
+          Strings{"1", "2", "3", "4", "5", "6"});
     CHECK(raw.column("SELECT count(*) FROM " + schema + ".challenges") == Strings{"6"});
     drop_schema(conninfo, options.schema);
   }
@@ -1040,6 +1044,40 @@ TEST_CASE(
   REQUIRE(after.is_ok());
   REQUIRE(after->outcome == ChargeOutcome::kCharged);
   REQUIRE(after->record.attempts == 3);
+}
+
+// The log and head of one schema copied into another that uses the same key: entry 1 was MACed
+// with the other store's id and fails here. The store id is written once.
+TEST_CASE("PostgresStore: an audit log and head copied from another schema fail to verify",
+          "[store][postgres][audit]") {
+  PgFixture fixture = fresh_postgres_store();
+  PgFixture other = fresh_postgres_store();
+  const KeyRing ring = random_ring();
+  const SystemClock clock;
+  for (PgFixture* f : {&fixture, &other}) {
+    Registry registry =
+        Registry::create(LinkPolicy::phone_linked(), ring, *f->store, *f->store, clock).value();
+    for (int i = 0; i < 2; ++i) {
+      REQUIRE(registry
+                  .disclose(Identifier(PhoneNumber::parse("+923001234567").value()),
+                            {"FIA", "FIR-1", "PECA s.34", "ops"})
+                  .is_ok());
+    }
+    REQUIRE(AuditLog(*f->store).verify(ring)->ok());
+  }
+  REQUIRE(fixture.store->audit_binding()->store_id != other.store->audit_binding()->store_id);
+  RawPg raw(fixture.conninfo);
+  const std::string to = "\"" + fixture.schema() + "\"";
+  const std::string from = "\"" + other.schema() + "\"";
+  REQUIRE_FALSE(raw.try_exec("UPDATE " + to + ".store_meta SET audit_bound_from = 5"));
+  raw.exec("ALTER TABLE " + to + ".audit_log DISABLE TRIGGER USER; ALTER TABLE " + to +
+           ".audit_head DISABLE TRIGGER USER; DELETE FROM " + to + ".audit_log; DELETE FROM " + to +
+           ".audit_head; INSERT INTO " + to + ".audit_log SELECT * FROM " + from +
+           ".audit_log; INSERT INTO " + to + ".audit_head SELECT * FROM " + from + ".audit_head");
+  const AuditVerification report = AuditLog(*fixture.store).verify(ring).value();
+  INFO(report.detail);
+  CHECK(report.problem == AuditProblem::kEdited);
+  CHECK(report.sequence == 1);
 }
 
 }  // namespace

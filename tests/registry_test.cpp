@@ -353,7 +353,7 @@ TEST_CASE(
   CHECK(linked.find(pk_mobile()).value() == std::vector<std::string>{"acct-1"});
 
   // With the key store it was linked with, the erasure goes through and shreds the key.
-  CHECK(linked.erase("acct-1").value() == 1);
+  CHECK(linked.erase("acct-1").value().bindings_removed == 1);
   CHECK(data_keys(real_keys) == 0);
   CHECK(data_keys(other_keys) == 1);
   CHECK(linked.find(pk_mobile())->empty());
@@ -391,11 +391,11 @@ TEST_CASE("erase: an erasure interrupted after its keys went is finished by kFin
 
   CHECK(registry.erase("acct-1").code() == ErrorCode::kContactKeyMissing);
   CHECK(f.store.bindings_of_account("acct-1")->size() == 1);
-  CHECK(registry.erase("acct-1", EraseMode::kFinishInterrupted).value() == 1);
+  CHECK(registry.erase("acct-1", EraseMode::kFinishInterrupted).value().bindings_removed == 1);
   CHECK(f.store.bindings_of_account("acct-1")->empty());
   CHECK(registry.find(pk_mobile())->empty());
   // A key that is there is destroyed in that mode too.
-  CHECK(registry.erase("acct-2", EraseMode::kFinishInterrupted).value() == 1);
+  CHECK(registry.erase("acct-2", EraseMode::kFinishInterrupted).value().bindings_removed == 1);
   CHECK(data_keys(keys) == 0);
 }
 
@@ -459,7 +459,7 @@ TEST_CASE("erase: an account id stored before ids holding personal data were ref
   BindingRecord legacy{"pat.doe@example.com", proof.index(), Channel::kPhone, f.clock.now(), {}};
   REQUIRE(f.store.insert_binding(legacy, {}, 1).value() == BindOutcome::kBound);
   CHECK(Registry::validate_account_id_form("pat.doe@example.com").is_ok());
-  CHECK(registry.erase("pat.doe@example.com").value() == 1);
+  CHECK(registry.erase("pat.doe@example.com").value().bindings_removed == 1);
   CHECK(registry.find(pk_mobile())->empty());
   CHECK(registry.unlink("pat.doe@example.com").value() == 0);
 }

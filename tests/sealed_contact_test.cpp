@@ -1,6 +1,8 @@
 // Sealed contacts (LinkPolicy::retain_contact = kSealed): the round trip, the refusals, tamper
 // detection, and crypto-shredding: a copy of the main store taken before erase() cannot be
 // opened after it, because the only key that opens it is gone from the separate key store.
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -256,7 +258,7 @@ TEST_CASE(
       Registry::create(sealed(LinkPolicy::phone_linked()), ring, *main, *main, clock, *keys)
           .value();
   REQUIRE(live.contact("acct-1", SecurityPurpose::kRecovery).is_ok());
-  REQUIRE(live.erase("acct-1").value() == 1);
+  REQUIRE(live.erase("acct-1").value().bindings_removed == 1);
   CHECK(live.contact("acct-1", SecurityPurpose::kRecovery).code() == ErrorCode::kNoContact);
   CHECK(live.find(pk_mobile()).value().empty());
   // acct-2 is untouched.
@@ -345,4 +347,42 @@ TEST_CASE("contact key store: put, get, rewrap, list by version and erase on bot
     CHECK_FALSE(store->get(key(1, 1).key_id)->has_value());
     CHECK(store->count_kek_version(1).value() == 1);
   }
+}
+
+TEST_CASE(
+    "SqliteContactKeyStore: an erased key stays in the live files while a reader holds them, "
+    "is reported, and is gone from both files once the reader closes",
+    "[sealed][contact-key-store]") {
+  TempDir dir;
+  const fs::path file = dir.path / "keys.db";
+  const fs::path wal = dir.path / "keys.db-wal";
+  auto store = SqliteContactKeyStore::open(file.string()).value();
+  WrappedDataKey key;
+  key.key_id.fill(0x42);
+  key.kek_version = 1;
+  for (std::size_t i = 0; i < 72; ++i)
+    key.wrapped.push_back(static_cast<std::uint8_t>(i * 37 + 11));
+  const std::string bytes(key.wrapped.begin(), key.wrapped.end());
+  REQUIRE(store->put(key).is_ok());
+  CHECK_FALSE(store->erased_copies_remain().value());
+  CHECK(read_all(file).find(bytes) != std::string::npos);  // folded into the file
+
+  // A second connection, as another process would hold it: a read transaction on the snapshot
+  // that still has the key.
+  sqlite3* reader = nullptr;
+  REQUIRE(sqlite3_open_v2(file.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM contact_keys;", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
+  REQUIRE(store->erase(key.key_id).value());
+  CHECK_FALSE(store->get(key.key_id)->has_value());
+  CHECK(store->erased_copies_remain().value());
+  CHECK(read_all(file).find(bytes) != std::string::npos);
+
+  REQUIRE(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close_v2(reader);
+  CHECK_FALSE(store->erased_copies_remain().value());
+  CHECK(read_all(file).find(bytes) == std::string::npos);
+  CHECK(read_all(wal).find(bytes) == std::string::npos);
+  store.reset();
+  CHECK(read_all(file).find(bytes) == std::string::npos);
 }

@@ -130,15 +130,26 @@ int run_disclose(const CommonOptions& common, const DiscloseOptions& options) {
   return kExitOk;
 }
 
-int run_audit_verify(const CommonOptions& common) {
+int run_audit_verify(const CommonOptions& common, const AuditVerifyOptions& options) {
   const Output out(common.json);
+  std::optional<PublishedAuditHead> expected;
+  if (options.expect_head) {
+    auto parsed = PublishedAuditHead::parse(*options.expect_head);
+    if (!parsed)
+      return out.error(Status(parsed.code(), "--expect-head: " + parsed.status().message()));
+    expected = *parsed;
+  }
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
   auto stores = open_stores(common, OpenMode::kExisting);
   if (!stores) return out.error(stores.status());
-  auto report = AuditLog(stores->audit()).verify(*ring);
+  const AuditLog log(stores->audit());
+  auto report = expected ? log.verify(*ring, *expected) : log.verify(*ring);
   if (!report) return out.error(report.status());
 
+  // A log that does not verify is the one stable error, whatever the problem; the report says
+  // what and where.
+  constexpr ErrorCode kCorrupt = ErrorCode::kAuditLogCorrupt;
   if (out.json()) {
     nlohmann::json object = {{"ok", report->ok()},
                              {"problem", audit_problem_name(report->problem)},
@@ -146,6 +157,8 @@ int run_audit_verify(const CommonOptions& common) {
     if (!report->ok()) {
       object["sequence"] = report->sequence;
       object["detail"] = report->detail;
+      object["error"] = {{"code", std::string(error_code_name(kCorrupt))},
+                         {"message", "the audit log does not verify"}};
     }
     object["head"] = report->head ? head_json(*report->head) : nlohmann::json(nullptr);
     out.emit(object);
@@ -160,6 +173,7 @@ int run_audit_verify(const CommonOptions& common) {
     }
     std::cout << "detail        " << report->detail << '\n'
               << "intact        the first " << report->entries_verified << " entries\n";
+    std::cerr << "veribind: the audit log does not verify [" << error_code_name(kCorrupt) << "]\n";
     return kExitRefused;
   }
   if (!report->head) {
@@ -167,14 +181,16 @@ int run_audit_verify(const CommonOptions& common) {
     return kExitOk;
   }
   std::cout << "audit log     intact: " << report->entries_verified
-            << " entries, each MAC, the chain and the head verified\n"
-            << "head          count " << report->head->count << ", last mac "
-            << hex(report->head->last_mac) << " (audit key version "
-            << report->head->mac_key_version << ")\n"
-            << "              keep this line somewhere the database's operator cannot rewrite: "
-               "a rollback\n"
-            << "              of the log and its head to an older copy verifies, but cannot "
-               "match it\n";
+            << " entries, each MAC, the chain and the head verified"
+            << (expected ? ", and the published head " + expected->text() + " is in it" : "")
+            << "\n"
+            << "head          " << PublishedAuditHead::of(report->head).text()
+            << " (audit key version " << report->head->mac_key_version << ")\n"
+            << "              publish this somewhere the database's operator cannot rewrite, "
+               "and check\n"
+            << "              later logs with --expect-head: a rollback of the log and its head "
+               "to an\n"
+            << "              older copy verifies on its own, but not against it\n";
   return kExitOk;
 }
 
@@ -194,14 +210,16 @@ int run_transparency(const CommonOptions& common, const TransparencyOptions& opt
   if (!report) return out.error(report.status());
 
   if (out.json()) {
-    out.emit({{"since", since ? nlohmann::json(iso8601_utc(*since)) : nlohmann::json(nullptr)},
-              {"requests", report->requests},
-              {"accounts_returned", report->accounts_returned},
-              {"by_outcome", report->by_outcome},
-              {"by_authority", report->by_authority},
-              {"by_legal_basis", report->by_legal_basis},
-              {"by_channel", report->by_channel},
-              {"audit_log", {{"verified", true}, {"entries", report->log_entries}}}});
+    out.emit(
+        {{"since", since ? nlohmann::json(iso8601_utc(*since)) : nlohmann::json(nullptr)},
+         {"requests", report->requests},
+         {"accounts_returned", report->accounts_returned},
+         {"by_outcome", report->by_outcome},
+         {"by_authority", report->by_authority},
+         {"by_legal_basis", report->by_legal_basis},
+         {"by_channel", report->by_channel},
+         {"audit_log",
+          {{"verified", true}, {"entries", report->log_entries}, {"head", report->head.text()}}}});
     return kExitOk;
   }
   std::cout << "lawful requests, "
@@ -212,7 +230,9 @@ int run_transparency(const CommonOptions& common, const TransparencyOptions& opt
   print_counts("by authority", report->by_authority);
   print_counts("by legal basis", report->by_legal_basis);
   print_counts("by channel", report->by_channel);
-  std::cout << "audit log     verified (" << report->log_entries << " entries)\n";
+  std::cout << "audit log     verified (" << report->log_entries << " entries)\n"
+            << "head          " << report->head.text()
+            << " (publish it with these counts; audit verify --expect-head checks it)\n";
   return kExitOk;
 }
 

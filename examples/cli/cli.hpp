@@ -8,14 +8,19 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "config.hpp"
 #include "veribind/compare.hpp"
+#include "veribind/outbox.hpp"
 #include "veribind/sqlite_contact_key_store.hpp"
 #include "veribind/veribind.hpp"
 
@@ -39,6 +44,13 @@ struct CommonOptions {
   std::string db = "./veribind.db";
   std::string key_file = "./veribind.key";
   bool json = false;
+  // The configuration file read (--config, or ./veribind.toml), or null: every default.
+  std::shared_ptr<const FileConfig> config;
+
+  // The verifier settings: the file's [verifier], or the library's defaults.
+  [[nodiscard]] VerifierConfig verifier() const {
+    return config != nullptr ? config->verifier : VerifierConfig{};
+  }
 };
 
 // Either --phone (with an optional --region) or --email, as typed.
@@ -154,12 +166,70 @@ class JsonLineSender final : public Sender {
   Status send(const Delivery& delivery) override;
 };
 
+// What a delivery reports, kept for the command's report: every event of every message, with its
+// strings copied (an event's views live only during the call). Never the code or destination.
+class DeliveryLog final : public DeliveryObserver {
+ public:
+  struct Entry {
+    std::string challenge_id;
+    std::string provider;
+    DeliveryState state;
+    int attempt;
+    AttemptClass attempt_class;
+    int reply_code;
+    std::string detail;
+    AbandonReason reason;
+    std::chrono::milliseconds retry_in;
+  };
+  void on_delivery_event(const DeliveryEvent& event) noexcept override;
+  [[nodiscard]] std::vector<Entry> entries_for(std::string_view challenge_id) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Entry> entries_;
+};
+
+// Real delivery, built from the configuration file's [delivery] and [templates]: the outbox (a
+// Sender) over the configured providers, and the log of what happened to each message. A CLI
+// command is a short-lived process: it waits for its message before it exits (finish()).
+struct CliDelivery {
+  DeliveryLog log;  // declared first: the outbox reports to it until it is destroyed
+  std::unique_ptr<Outbox> outbox;
+  std::chrono::seconds wait{60};
+  bool has_email = false;
+  bool has_sms = false;
+
+  // kInvalidConfig if no provider is configured for `channel`.
+  [[nodiscard]] Status serves(const FileConfig& file, Channel channel) const;
+  // Waits (at most `wait`) until the message reaches a final state; kDeliveryFailed on timeout.
+  [[nodiscard]] Result<DeliveryState> finish(std::string_view challenge_id);
+  // ok if the message was sent; kDeliveryRefused if a provider refused it permanently;
+  // kDeliveryFailed if it was abandoned otherwise (expiry, attempts, shutdown).
+  [[nodiscard]] Status outcome_status(std::string_view challenge_id) const;
+  // Every attempt: as JSON (an array), or as lines on stdout.
+  [[nodiscard]] nlohmann::json report_json(std::string_view challenge_id) const;
+  void print_report(std::string_view challenge_id) const;
+};
+
+// Builds the providers (reading their secret files), checks the templates (an SMS needing more
+// than [templates] max_sms_segments is refused) and starts the outbox. `file.delivery` must be
+// set. Errors carry the file's name and, for a provider, its table's line.
+[[nodiscard]] Result<std::unique_ptr<CliDelivery>> open_delivery(const FileConfig& file,
+                                                                 const Clock& clock);
+
 // The commands. Each returns the process exit status.
 struct StartOptions {
   IdentifierOptions identifier;
   std::string purpose = "signup";
-  int resend_cooldown_seconds = 30;
+  int resend_cooldown_seconds = 30;  // the file's [verifier] value unless given
+  std::string locale;                // the message's language; empty: en
 };
+// send-test (delivery.cpp): one message through the configured providers, no store, no key.
+struct SendTestOptions {
+  IdentifierOptions identifier;
+  std::string locale;
+};
+int run_send_test(const CommonOptions& common, const SendTestOptions& options);
 struct CheckOptions {
   std::string challenge;
   std::string code;
@@ -249,8 +319,12 @@ struct DiscloseOptions {
 struct TransparencyOptions {
   std::optional<std::string> since;  // ISO 8601 date or date-time, or unix seconds
 };
+struct AuditVerifyOptions {
+  // COUNT:MAC, a head published earlier (PublishedAuditHead): the log must still hold that entry.
+  std::optional<std::string> expect_head;
+};
 int run_disclose(const CommonOptions& common, const DiscloseOptions& options);
-int run_audit_verify(const CommonOptions& common);
+int run_audit_verify(const CommonOptions& common, const AuditVerifyOptions& options);
 int run_transparency(const CommonOptions& common, const TransparencyOptions& options);
 
 // The command line, parsed: the one command to run and its options, or (kNone) nothing to run
@@ -274,6 +348,7 @@ enum class Command {
   kRotate,
   kErase,
   kContact,
+  kSendTest,
 };
 struct CommandLine {
   Command command = Command::kNone;
@@ -286,6 +361,7 @@ struct CommandLine {
   UnlinkOptions unlink;
   DemoOptions demo;
   DiscloseOptions disclose;
+  AuditVerifyOptions audit_verify;
   TransparencyOptions transparency;
   PurgeOptions purge;
   CompareOptions compare;
@@ -293,6 +369,10 @@ struct CommandLine {
   RotateOptions rotate;
   EraseOptions erase;
   ContactOptions contact;
+  SendTestOptions send_test;
+  std::optional<std::string> config_path;  // --config
+  // The options given on the command line (by their long name, "--db"): they win over the file.
+  std::set<std::string, std::less<>> given;
 };
 
 // Parses argv (argv[0] is the program). Checks the shape of the command line (one subcommand,
@@ -302,7 +382,12 @@ struct CommandLine {
 [[nodiscard]] CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& out,
                                              std::ostream& err);
 
-// Runs the parsed command, or reports the usage error; returns the process exit status.
+// Runs the parsed command, or reports the usage error; returns the process exit status. Reads the
+// configuration file first (--config, or ./veribind.toml when present) for every command but
+// demo and compare, which work on scratch databases of their own.
 int run_command(const CommandLine& line);
+
+// The file's values for every option the command line did not give.
+void apply_config(const FileConfig& config, CommandLine& line);
 
 }  // namespace veribind::cli

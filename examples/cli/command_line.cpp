@@ -3,6 +3,7 @@
 // fuzzer does) without a command touching a file.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -111,6 +112,10 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
       "with accounts bound to keyed blind indexes (no plaintext at rest)",
       "veribind");
   app.require_subcommand(1);
+  app.fallthrough();  // --config may come before or after the subcommand
+  app.add_option_function<std::string>(
+      "--config", [&line](const std::string& path) { line.config_path = path; },
+      "configuration file (TOML); default ./veribind.toml when it exists");
 
   CommonOptions& common = line.common;
   IdentifierOptions& identifier = line.identifier;
@@ -138,6 +143,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
       ->add_option("--resend-cooldown", start.resend_cooldown_seconds,
                    "seconds before another code may go to the same identifier")
       ->capture_default_str();
+  start_cmd->add_option("--locale", start.locale, "the message's language (en, ur, ...)");
   add_common_options(*start_cmd, common);
 
   CLI::App* check_cmd = app.add_subcommand("check", "check a code against a challenge");
@@ -213,6 +219,12 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   audit_cmd->require_subcommand(1);
   CLI::App* audit_verify_cmd = audit_cmd->add_subcommand(
       "verify", "check every entry's MAC, the chain and the head; exit 1 and say where if not");
+  AuditVerifyOptions& audit_verify = line.audit_verify;
+  audit_verify_cmd->add_option_function<std::string>(
+      "--expect-head",
+      [&audit_verify](const std::string& text) { audit_verify.expect_head = text; },
+      "COUNT:MAC, a head published earlier (transparency prints it): the log must still hold "
+      "that entry, so a rollback to an older copy is detected");
   add_common_options(*audit_verify_cmd, common);
 
   TransparencyOptions& transparency = line.transparency;
@@ -263,6 +275,15 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   add_contact_keys_option(*contact_cmd, contact.contact_keys);
   add_common_options(*contact_cmd, common);
 
+  SendTestOptions& send_test = line.send_test;
+  CLI::App* send_test_cmd = app.add_subcommand(
+      "send-test",
+      "send a test message through the configured provider ([delivery] in the configuration) and "
+      "report each attempt; touches no database");
+  add_identifier_options(*send_test_cmd, send_test.identifier);
+  send_test_cmd->add_option("--locale", send_test.locale, "the message's language (en, ur, ...)");
+  add_common_options(*send_test_cmd, common);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -278,6 +299,15 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     });
     line.usage_error = Status(ErrorCode::kInvalidArgument, usage_message(error));
     return line;
+  }
+
+  // The options given explicitly, on the leaf subcommand (audit verify is one level deeper).
+  for (CLI::App* sub = &app; sub != nullptr;) {
+    for (const CLI::Option* option : sub->get_options()) {
+      if (option->count() > 0) line.given.insert(option->get_name());
+    }
+    const auto parsed = sub->get_subcommands();
+    sub = parsed.empty() ? nullptr : parsed.front();
   }
 
   // require_subcommand(1): exactly one of them was parsed.
@@ -313,6 +343,8 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     line.command = Command::kErase;
   } else if (contact_cmd->parsed()) {
     line.command = Command::kContact;
+  } else if (send_test_cmd->parsed()) {
+    line.command = Command::kSendTest;
   } else {
     line.command = Command::kDemo;
     demo.db_given = demo_cmd->get_option("--db")->count() > 0;
@@ -320,7 +352,40 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   return line;
 }
 
-int run_command(const CommandLine& line) {
+void apply_config(const FileConfig& config, CommandLine& line) {
+  const auto absent = [&line](std::string_view option) { return line.given.count(option) == 0; };
+  if (config.db && absent("--db")) line.common.db = *config.db;
+  if (config.key_file && absent("--key-file")) line.common.key_file = *config.key_file;
+  if (config.contact_keys && absent("--contact-keys")) {
+    for (std::string* path :
+         {&line.link.contact_keys, &line.unlink.contact_keys, &line.rotate.contact_keys,
+          &line.erase.contact_keys, &line.contact.contact_keys}) {
+      *path = *config.contact_keys;
+    }
+  }
+  if (config.policy && absent("--policy")) {
+    line.link.policy = *config.policy;
+    line.contact.policy = *config.policy;
+  }
+  if (absent("--resend-cooldown")) {
+    line.start.resend_cooldown_seconds = static_cast<int>(config.verifier.resend_cooldown.count());
+  }
+}
+
+int run_command(const CommandLine& parsed) {
+  CommandLine with_file;
+  const bool reads_config = parsed.command != Command::kNone && parsed.command != Command::kDemo &&
+                            parsed.command != Command::kCompare;
+  if (reads_config) {
+    auto found = find_config(parsed.config_path);
+    if (!found) return Output(parsed.common.json).error(found.status());
+    if (*found) {
+      with_file = parsed;
+      apply_config(**found, with_file);
+      with_file.common.config = std::make_shared<const FileConfig>(std::move(**found));
+    }
+  }
+  const CommandLine& line = with_file.command != Command::kNone ? with_file : parsed;
   switch (line.command) {
     case Command::kNone:
       return line.usage_error.is_ok() ? kExitOk : Output(line.common.json).error(line.usage_error);
@@ -335,7 +400,7 @@ int run_command(const CommandLine& line) {
     case Command::kUnlink: return run_unlink(line.common, line.unlink);
     case Command::kDemo: return run_demo(line.common, line.demo);
     case Command::kDisclose: return run_disclose(line.common, line.disclose);
-    case Command::kAuditVerify: return run_audit_verify(line.common);
+    case Command::kAuditVerify: return run_audit_verify(line.common, line.audit_verify);
     case Command::kTransparency: return run_transparency(line.common, line.transparency);
     case Command::kPurge: return run_purge(line.common, line.purge);
     case Command::kRetention: return run_retention(line.common);
@@ -343,6 +408,7 @@ int run_command(const CommandLine& line) {
     case Command::kRotate: return run_rotate(line.common, line.rotate);
     case Command::kErase: return run_erase(line.common, line.erase);
     case Command::kContact: return run_contact(line.common, line.contact);
+    case Command::kSendTest: return run_send_test(line.common, line.send_test);
   }
   return kExitSystem;
 }

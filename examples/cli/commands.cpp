@@ -14,11 +14,12 @@ namespace {
 
 // The checks Verifier::check() makes before it touches the store, made earlier so that the store
 // is not even opened for input that could never verify.
-Status validate_check_input(std::string_view challenge, std::string_view code) {
+Status validate_check_input(const CommonOptions& common, std::string_view challenge,
+                            std::string_view code) {
   if (auto id = ChallengeId::parse(challenge); !id) {
     return Status(id.code(), "--challenge: " + id.status().message());
   }
-  if (Status s = VerifierConfig{}.validate_code(code); !s) {
+  if (Status s = common.verifier().validate_code(code); !s) {
     return {s.code(), "--code: " + s.message()};
   }
   return Status::ok();
@@ -135,7 +136,7 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
   const Output out(common.json);
   const auto purpose = parse_purpose(options.purpose);
   if (!purpose) return out.error(purpose.status());
-  VerifierConfig config;
+  VerifierConfig config = common.verifier();
   config.resend_cooldown = std::chrono::seconds(options.resend_cooldown_seconds);
   if (Status s = config.validate(); !s) return out.error(s);
   auto identifier = parse_identifier(options.identifier);
@@ -148,18 +149,34 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
                      "codes are not sent to numbers of type " +
                          std::string(phone_type_name(phone->type())) + " (SMS-pumping guard)");
   }
+  // Real delivery when the configuration has it, set up (secret files read, templates checked)
+  // before the database is touched; otherwise the development sender, which says plainly that
+  // nothing was sent.
+  const SystemClock clock;
+  std::unique_ptr<CliDelivery> delivery;
+  if (common.config != nullptr && common.config->delivery) {
+    auto opened = open_delivery(*common.config, clock);
+    if (!opened) return out.error(opened.status());
+    if (Status s = (*opened)->serves(*common.config, identifier->channel()); !s) {
+      return out.error(s);
+    }
+    delivery = std::move(opened).value();
+  }
   auto ring = load_key(common.key_file);
   if (!ring) return out.error(ring.status());
   auto stores = open_stores(common, OpenMode::kCreate);
   if (!stores) return out.error(stores.status());
 
-  const SystemClock clock;
   ConsoleSender console(std::cerr);
   JsonLineSender json_lines;
-  Sender& sender = out.json() ? static_cast<Sender&>(json_lines) : console;
+  Sender& sender = delivery != nullptr ? static_cast<Sender&>(*delivery->outbox)
+                   : out.json()        ? static_cast<Sender&>(json_lines)
+                                       : console;
   auto verifier = Verifier::create(config, *ring, stores->verification(), sender, clock);
   if (!verifier) return out.error(verifier.status());
-  auto challenge = verifier->start(*identifier, *purpose);
+  RequestContext context;
+  context.locale = options.locale;
+  auto challenge = verifier->start(*identifier, *purpose, context);
   if (!challenge) return out.error(challenge.status());
   if (!challenge->sent()) {
     // An operator tool says which limit refused, and until when; an end-user facing backend would
@@ -170,18 +187,45 @@ int run_start(const CommonOptions& common, const StartOptions& options) {
     return out.error(refusal_error_code(refusal.limit), message);
   }
 
+  // A short-lived process: the message must have left before it exits.
+  nlohmann::json attempts;
+  if (delivery != nullptr) {
+    auto state = delivery->finish(challenge->id);
+    const Status outcome = state ? delivery->outcome_status(challenge->id) : state.status();
+    attempts = delivery->report_json(challenge->id);
+    if (!outcome) {
+      // A code that never reached anyone must not stay checkable; the outbox stops first, so
+      // that no attempt still due sends the code after it was voided.
+      (void)delivery->outbox->shutdown(std::chrono::milliseconds(0));
+      if (auto id = ChallengeId::parse(challenge->id)) {
+        (void)stores->verification().consume_challenge(*id);
+      }
+      if (!out.json()) {
+        delivery->print_report(challenge->id);
+        return out.error(outcome);
+      }
+      out.emit(
+          {{"error", {{"code", error_code_name(outcome.code())}, {"message", outcome.message()}}},
+           {"attempts", attempts}});
+      return exit_code_for(outcome.code());
+    }
+  }
+
   const std::string expires = iso8601_utc(challenge->expires_at);
   if (out.json()) {
-    out.emit({{"challenge", challenge->id},
-              {"to", challenge->masked_destination},
-              {"channel", channel_name(challenge->channel)},
-              {"purpose", purpose_name(challenge->purpose)},
-              {"expires_at", expires}});
+    nlohmann::json object = {{"challenge", challenge->id},
+                             {"to", challenge->masked_destination},
+                             {"channel", channel_name(challenge->channel)},
+                             {"purpose", purpose_name(challenge->purpose)},
+                             {"expires_at", expires}};
+    if (delivery != nullptr) object["attempts"] = attempts;
+    out.emit(object);
   } else {
     std::cout << "challenge   " << challenge->id << '\n'
               << "sent to     " << challenge->masked_destination << " ("
-              << channel_name(challenge->channel) << ")\n"
-              << "purpose     " << purpose_name(challenge->purpose) << '\n'
+              << channel_name(challenge->channel) << ")\n";
+    if (delivery != nullptr) delivery->print_report(challenge->id);
+    std::cout << "purpose     " << purpose_name(challenge->purpose) << '\n'
               << "expires     " << expires << '\n'
               << "next        veribind check --challenge " << challenge->id << " --code <code>\n";
   }
@@ -207,7 +251,7 @@ Result<std::unique_ptr<CheckSession>> open_check_session(
   auto stores = open_stores(common, OpenMode::kExisting, contact_keys, contact_keys_path);
   if (!stores) return stores.status();
   auto session = std::make_unique<CheckSession>(std::move(ring).value(), std::move(stores).value());
-  auto verifier = Verifier::create(VerifierConfig{}, session->ring, session->stores.verification(),
+  auto verifier = Verifier::create(common.verifier(), session->ring, session->stores.verification(),
                                    session->unused_sender, session->clock);
   if (!verifier) return verifier.status();
   session->verifier.emplace(std::move(verifier).value());
@@ -216,7 +260,8 @@ Result<std::unique_ptr<CheckSession>> open_check_session(
 
 int run_check(const CommonOptions& common, const CheckOptions& options) {
   const Output out(common.json);
-  if (Status s = validate_check_input(options.challenge, options.code); !s) return out.error(s);
+  if (Status s = validate_check_input(common, options.challenge, options.code); !s)
+    return out.error(s);
   const auto purpose = parse_purpose(options.purpose);
   if (!purpose) return out.error(purpose.status());
   auto session = open_check_session(common);
@@ -245,7 +290,8 @@ int run_link(const CommonOptions& common, const LinkOptions& options) {
   if (Status s = validate_account_id(options.account); !s) return out.error(s);
   auto policy = LinkPolicy::by_name(options.policy);
   if (!policy) return out.error(policy.code(), "--policy: " + policy.status().message());
-  if (Status s = validate_check_input(options.challenge, options.code); !s) return out.error(s);
+  if (Status s = validate_check_input(common, options.challenge, options.code); !s)
+    return out.error(s);
   const auto purpose = parse_purpose(options.purpose);
   if (!purpose) return out.error(purpose.status());
   if (*purpose != Purpose::kSignup && *purpose != Purpose::kChangeIdentifier) {

@@ -52,6 +52,7 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kInvalidChallengeId:
     case ErrorCode::kInvalidAccountId:
     case ErrorCode::kInvalidConfig:
+    case ErrorCode::kConfigFileInvalid:
     case ErrorCode::kAccountIdPersonalData:
     case ErrorCode::kLegalRequestPersonalData:
     case ErrorCode::kInvalidLegalRequest: return kExitBadInput;
@@ -81,6 +82,8 @@ int exit_code_for(ErrorCode code) noexcept {
     case ErrorCode::kStoreError:
     case ErrorCode::kUnavailable:
     case ErrorCode::kDeliveryFailed:
+    case ErrorCode::kOutboxFull:
+    case ErrorCode::kDeliveryRefused:
     case ErrorCode::kAuditLogCorrupt:
     case ErrorCode::kInternal: return kExitSystem;
   }

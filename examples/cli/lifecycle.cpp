@@ -43,7 +43,7 @@ Result<std::unique_ptr<Session>> open_session(const CommonOptions& common,
   auto registry = session->stores.registry(std::move(policy), session->ring, session->clock);
   if (!registry) return registry.status();
   session->registry.emplace(std::move(registry).value());
-  auto verifier = Verifier::create(VerifierConfig{}, session->ring, session->stores.verification(),
+  auto verifier = Verifier::create(common.verifier(), session->ring, session->stores.verification(),
                                    session->unused_sender, session->clock);
   if (!verifier) return verifier.status();
   session->verifier.emplace(std::move(verifier).value());
@@ -176,11 +176,23 @@ int run_erase(const CommonOptions& common, const EraseOptions& options) {
                                                                   ? EraseMode::kFinishInterrupted
                                                                   : EraseMode::kKeysPresent);
   if (!removed) return out.error(removed.status());
+  const std::size_t count = removed->bindings_removed;
+  constexpr std::string_view kCopiesRemain =
+      "the data keys are deleted, but copies remain in the contact key store's live files until "
+      "the processes reading it close; run erase again after that to remove them";
   if (out.json()) {
-    out.emit({{"account", options.account}, {"bindings_removed", *removed}});
+    nlohmann::json object = {{"account", options.account},
+                             {"bindings_removed", count},
+                             {"key_copies_remain", removed->key_copies_remain}};
+    if (removed->key_copies_remain) object["warning"] = kCopiesRemain;
+    out.emit(object);
+  } else if (removed->key_copies_remain) {
+    std::cout << "erased        account " << options.account << ": " << count << " binding"
+              << (count == 1 ? "" : "s") << " removed\n"
+              << "warning       " << kCopiesRemain << " (copies remain)\n";
   } else {
-    std::cout << "erased        account " << options.account << ": " << *removed << " binding"
-              << (*removed == 1 ? "" : "s")
+    std::cout << "erased        account " << options.account << ": " << count << " binding"
+              << (count == 1 ? "" : "s")
               << " removed; any sealed contact's data key is destroyed, so backups of the "
                  "database cannot open it either\n";
   }

@@ -12,12 +12,22 @@
 // (count, last mac) is MACed with the same subkey and replaced in the same store transaction as
 // each append, so dropping entries from the tail is evident too.
 //
+// Both MACs also cover the store's id (AuditStore::audit_binding), so a log and head copied from
+// another store that uses the same key fail to verify. A store upgraded from a version without an
+// id got one at the upgrade; entries written before it keep their MACs (they verify without the
+// id), and the binding records the last of them, so that part cannot be swapped either. The
+// upgrade does not re-MAC the old entries: that would need the key at upgrade time, would turn
+// any log the key holder is given (another store's, or an edited one) into a bound log that
+// verifies, and would invalidate every head published before the upgrade.
+//
 // What the chain cannot show: someone who kept an old copy of the log AND its head (or who holds
-// the master key) can put that copy back, or wipe both, and the result verifies. Recording the
-// head (count and mac, printed by `veribind audit verify`) somewhere the store's operator cannot
-// rewrite is what catches that; see SECURITY.md.
+// the master key) can put that copy back, or wipe both, and the result verifies; so does a swap
+// of the whole store, its id included. A head recorded somewhere the store's operator cannot
+// rewrite (PublishedAuditHead, printed by `veribind transparency` and `veribind audit verify`) and
+// checked with verify(ring, published) is what catches that; see SECURITY.md.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -70,6 +80,11 @@ enum class AuditProblem : std::uint8_t {
   kHeadMismatch = 5,  // the head is missing, fails its MAC, or disagrees with the last entry
   kBrokenChain = 6,   // an intact entry does not follow its predecessor (spliced from elsewhere)
   kUnknownKey = 7,    // an entry or the head names a key version the ring does not hold
+  kOtherStore = 8,    // the entries written before the store was bound are not this store's
+  // The log does not hold the entry a published head names: it was rolled back to an older copy
+  // (it ends before that entry) or replaced (the entry there has another mac). Only with
+  // verify(ring, published).
+  kPublishedHeadMismatch = 9,
 };
 
 // Stable snake_case name: "edited", "deleted", "head_mismatch"...; "ok" for kNone.
@@ -78,7 +93,8 @@ enum class AuditProblem : std::uint8_t {
 struct AuditVerification {
   AuditProblem problem = AuditProblem::kNone;
   // Where: the sequence number of the first bad entry (kEdited, kReordered, kBrokenChain,
-  // kUnknownKey), of the first missing one (kDeleted, kTruncated), or 0 for the head itself
+  // kUnknownKey, kOtherStore, kPublishedHeadMismatch), of the first missing one (kDeleted,
+  // kTruncated, kPublishedHeadMismatch of a log that ends early), or 0 for the head itself
   // (kHeadMismatch, and kUnknownKey of the head).
   std::uint64_t sequence = 0;
   std::uint64_t entries_verified = 0;  // intact, in-order entries before the problem (all if ok)
@@ -86,6 +102,25 @@ struct AuditVerification {
   std::string detail;                  // operator text; holds no request field or identifier
 
   [[nodiscard]] bool ok() const noexcept { return problem == AuditProblem::kNone; }
+};
+
+// A head as published outside the store: how many entries the log held and the last one's mac.
+// Text form "COUNT:MAC": the count in decimal, then 64 lower-case hex digits ("0:" and 64 zeros
+// for an empty log). A log that verifies against it holds that very entry at that count, so it
+// was neither rolled back nor replaced since; entries appended after it are fine.
+struct PublishedAuditHead {
+  std::uint64_t count = 0;
+  std::array<std::uint8_t, AuditRecord::kMacBytes> last_mac{};
+
+  // kInvalidArgument (the message shows the expected form, never the input) unless `text` is
+  // exactly that form: no spaces, no sign, no leading zeros, no upper-case hex.
+  [[nodiscard]] static Result<PublishedAuditHead> parse(std::string_view text);
+  // The text form parse() reads.
+  [[nodiscard]] std::string text() const;
+  // The head to publish for a log whose stored head is `head` (nullopt: an empty log).
+  [[nodiscard]] static PublishedAuditHead of(const std::optional<AuditHead>& head);
+
+  bool operator==(const PublishedAuditHead&) const = default;
 };
 
 // Request counts, the kind of table platforms publish. Keys of the maps are the request fields
@@ -99,6 +134,7 @@ struct TransparencyReport {
   std::map<std::string, std::uint64_t, std::less<>> by_outcome;
   std::map<std::string, std::uint64_t, std::less<>> by_channel;
   std::uint64_t log_entries = 0;  // entries in the (verified) log, counted or not
+  PublishedAuditHead head;        // of the log these counts come from: publish it with them
 };
 
 // Reads and checks the audit log in a store. Appending is Registry::disclose()'s job alone.
@@ -113,6 +149,11 @@ class AuditLog {
   // names. Errors: store errors only (a malformed row the store cannot read is kStoreError,
   // naming its sequence); tampering is a report, not an error.
   [[nodiscard]] Result<AuditVerification> verify(const KeyRing& ring) const;
+  // As verify(ring), and then checks the log against a head recorded earlier outside the store:
+  // kPublishedHeadMismatch if the log ends before `published.count` (rolled back) or its entry
+  // there has another mac (replaced). Other problems are reported first, as verify(ring) would.
+  [[nodiscard]] Result<AuditVerification> verify(const KeyRing& ring,
+                                                 const PublishedAuditHead& published) const;
 
   // Counts the entries at or after `since` (all if nullopt), after verifying the whole log in the
   // same pass: counts are never published from a log that does not verify. Errors:

@@ -10,7 +10,8 @@
 //
 // Contract for every backend: keys arrive wrapped (never plaintext); each operation is atomic;
 // failures are values (kStoreError refused, kUnavailable unreachable) and change nothing; erase
-// leaves no copy of the wrapped key in the backend's live files where the backend can help it.
+// leaves no copy of the wrapped key in the backend's live files where the backend can help it,
+// and erased_copies_remain() says when it could not (yet).
 #pragma once
 
 #include <array>
@@ -55,6 +56,11 @@ class ContactKeyStore {
       std::uint32_t kek_version, const std::optional<DataKeyId>& after, std::size_t limit) = 0;
   // How many keys are wrapped under `kek_version`.
   virtual Result<std::size_t> count_kek_version(std::uint32_t kek_version) = 0;
+  // Whether copies of keys erased from this store may still be in its live files (SQLite: a
+  // reader in another process holds back the checkpoint that removes them). Each call first
+  // tries that clean-up again, waiting a bounded time (about 2 s); false once it completed. The
+  // default is for backends that keep no such copies.
+  virtual Result<bool> erased_copies_remain() { return false; }
 };
 
 // In-process key store, for tests and single-process use (its keys die with the process).

@@ -61,6 +61,7 @@ class MemoryStore final : public VerificationStore,
   Result<AuditAppendOutcome> append_audit(const AuditRecord& entry, const AuditHead& head) override;
   Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) override;
   Result<std::optional<AuditHead>> audit_head() override;
+  Result<AuditBinding> audit_binding() override;
 
   // RetentionReport. bytes are estimates (BytesMethod::kEstimate) of the heap the rows take; see
   // src/store/memory/.

@@ -31,9 +31,9 @@
 // account and audit writes commit synchronously, in a transaction of their own.
 //
 // The schema (tables challenges, counters, identifier_failures, bindings, audit_log, audit_head,
-// schema_version) is created and upgraded by versioned migrations under a transaction-scoped
-// advisory lock, so nodes starting together are safe, and a node starting against an up-to-date
-// database writes nothing.
+// store_meta, schema_version) is created and upgraded by versioned migrations under a
+// transaction-scoped advisory lock, so nodes starting together are safe, and a node starting
+// against an up-to-date database writes nothing.
 #pragma once
 
 #include <chrono>
@@ -134,13 +134,14 @@ class PostgresStore final : public VerificationStore,
   Result<AuditAppendOutcome> append_audit(const AuditRecord& entry, const AuditHead& head) override;
   Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) override;
   Result<std::optional<AuditHead>> audit_head() override;
+  Result<AuditBinding> audit_binding() override;
 
   // RetentionReport. bytes are measured (BytesMethod::kMeasured): pg_total_relation_size of each
   // table, which includes its indexes and TOAST data, in whole pages.
   Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override;
 
   // The schema version this code reads and writes.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
  private:
   struct Impl;

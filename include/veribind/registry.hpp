@@ -68,6 +68,16 @@ enum class EraseMode : std::uint8_t {
   kFinishInterrupted = 2,
 };
 
+// What Registry::erase() did.
+struct Erasure {
+  std::size_t bindings_removed = 0;
+  // The data keys are deleted, but copies of them remain in the key store's live files until the
+  // readers that hold them back close (ContactKeyStore::erased_copies_remain): the contacts are
+  // not yet shredded against someone who can read those files. Running erase() again later (for
+  // any account) retries the clean-up and reports false once it completed.
+  bool key_copies_remain = false;
+};
+
 // The answer to a lawful request, given only once its audit entry is committed.
 struct Disclosure {
   std::vector<std::string> accounts;  // bound to exactly the identifier asked about, oldest first
@@ -152,8 +162,9 @@ class Registry {
   // before that rule is how it goes. Errors, each changing nothing: kInvalidAccountId;
   // kInvalidConfig if a binding is sealed and there is no ContactKeyStore; kContactKeyMissing if
   // a sealed binding's data key is not in it; store errors (except that a store error while the
-  // keys go leaves the keys destroyed so far destroyed: finish with kFinishInterrupted).
-  Result<std::size_t> erase(std::string_view account_id, EraseMode mode = EraseMode::kKeysPresent);
+  // keys go leaves the keys destroyed so far destroyed: finish with kFinishInterrupted). With a
+  // ContactKeyStore, the result also says whether copies of erased keys remain in its live files.
+  Result<Erasure> erase(std::string_view account_id, EraseMode mode = EraseMode::kKeysPresent);
 
   // Moves everything that can move to the current key version, in batches of `batch`: re-wraps
   // data keys wrapped under older versions, and re-indexes sealed bindings (opening each contact
@@ -187,7 +198,8 @@ class Registry {
   // Removes every binding of the account; returns how many. The same operation as erase() in
   // EraseMode::kKeysPresent: a sealed contact's data key goes with its binding, and must be in
   // the key store. kInvalidAccountId, kInvalidConfig, kContactKeyMissing, store errors, each
-  // changing nothing.
+  // changing nothing. It does not say whether copies of erased keys remain in the key store's
+  // live files: erase() does.
   Result<std::size_t> unlink(std::string_view account_id);
 
   // Answers a lawful request: the account ids bound to exactly this identifier (the same lookup

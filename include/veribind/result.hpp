@@ -38,6 +38,7 @@ enum class ErrorCode : std::uint16_t {
   kInvalidChallengeId = 31,  // not a well-formed challenge id
   kInvalidAccountId = 32,
   kInvalidConfig = 33,
+  kConfigFileInvalid = 35,  // the configuration file: bad TOML, an unknown key or a bad value
   // An account id that holds something that parses as an email address or an international phone
   // number: account ids are stored in the clear, beside the blind indexes.
   kAccountIdPersonalData = 34,
@@ -64,8 +65,10 @@ enum class ErrorCode : std::uint16_t {
   kKeyUnavailable = 62,    // missing, unreadable, or a version the ring does not hold
   kStoreError = 70,        // the store refused or failed an operation
   kUnavailable = 71,       // a backend or channel is unreachable; retrying may succeed
-  kDeliveryFailed = 72,
-  kAuditLogCorrupt = 79,  // the audit log does not verify (edited, deleted, reordered, truncated)
+  kDeliveryFailed = 72,    // every provider failed, or the message was abandoned
+  kOutboxFull = 73,        // the outbox holds its capacity of messages: refused, never blocked
+  kDeliveryRefused = 74,   // a provider refused the message permanently (SMTP 5xx, HTTP 4xx)
+  kAuditLogCorrupt = 79,   // the audit log does not verify (edited, deleted, reordered, truncated)
   kInternal = 80,
   // Sealed contacts and key rotation.
   kIdentifierRequired = 90,   // the call needs the identifier itself (sealed contact, or several

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 namespace veribind {
 
@@ -42,6 +43,26 @@ class SecretBytes {
   std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
   bool locked_ = false;
+};
+
+// SecretText: text that must not outlive its use (a rendered message holding a code, a
+// destination address). Owns a SecretBytes, so it is move-only, locked where allowed and wiped.
+class SecretText {
+ public:
+  SecretText() = default;
+  // Copies `text` in. The caller still owns its copy.
+  static SecretText copy_of(std::string_view text);
+
+  [[nodiscard]] std::size_t size() const noexcept { return bytes_.size(); }
+  [[nodiscard]] bool empty() const noexcept { return bytes_.empty(); }
+  // The text itself. Keep the view no longer than the SecretText, and never log it.
+  [[nodiscard]] std::string_view reveal() const noexcept {
+    const auto b = bytes_.reveal();
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+  }
+
+ private:
+  SecretBytes bytes_;
 };
 
 }  // namespace veribind

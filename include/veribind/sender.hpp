@@ -22,6 +22,7 @@ struct Delivery {
   Purpose purpose;
   Timestamp expires_at;
   std::string_view challenge_id = {};  // ChallengeId::to_string(): names the message in reports
+  std::string_view locale = {};        // RequestContext::locale, validated; empty: the default
 };
 
 class Sender {
@@ -30,6 +31,12 @@ class Sender {
   // Delivers or refuses. A non-ok Status (kDeliveryFailed, kUnavailable) makes start()/resend()
   // fail; the challenge is then not usable. Must be safe to call from several threads at once.
   virtual Status send(const Delivery& delivery) = 0;
+  // Called instead of send() when a limit refused the request, with a Delivery made the same way
+  // (for a challenge no code can verify). Must deliver nothing. A sender whose send() works on the
+  // request thread (rendering, copying, queuing) does the same work here and drops the message,
+  // so that the time start() takes does not tell a refusal from a send. The default does nothing:
+  // right for a sender whose send() costs nothing either.
+  virtual void send_decoy(const Delivery& delivery) noexcept { (void)delivery; }
 };
 
 // For development: writes one human-readable line per delivery to `out`, stating plainly that no

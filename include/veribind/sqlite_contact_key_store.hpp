@@ -1,7 +1,9 @@
 // SqliteContactKeyStore: the contact key store in its own SQLite file (never the main store's
 // file: open() refuses a veribind main database). WAL, synchronous FULL and secure_delete as in
 // SqliteStore; after each erase the WAL is checkpointed and truncated, so the erased key's page
-// images do not stay in the log. Link veribind::sqlite.
+// images do not stay in the log. While another connection holds a read transaction that
+// checkpoint cannot complete, and the key stays in the live files until it can:
+// erased_copies_remain() retries it and says so. Link veribind::sqlite.
 #pragma once
 
 #include <memory>
@@ -28,6 +30,7 @@ class SqliteContactKeyStore final : public ContactKeyStore {
                                                        const std::optional<DataKeyId>& after,
                                                        std::size_t limit) override;
   Result<std::size_t> count_kek_version(std::uint32_t kek_version) override;
+  Result<bool> erased_copies_remain() override;
 
  private:
   struct Impl;

@@ -83,6 +83,7 @@ class SqliteStore final : public VerificationStore,
   Result<AuditAppendOutcome> append_audit(const AuditRecord& entry, const AuditHead& head) override;
   Result<std::vector<AuditRecord>> scan_audit(std::uint64_t from, std::size_t limit) override;
   Result<std::optional<AuditHead>> audit_head() override;
+  Result<AuditBinding> audit_binding() override;
 
   // RetentionReport. bytes are the file pages of each table and its indexes (SQLite's dbstat
   // virtual table, BytesMethod::kMeasured); where the SQLite library lacks dbstat, a per-row

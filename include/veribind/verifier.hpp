@@ -108,6 +108,9 @@ struct RequestContext {
   // The end user's client: an IP address, a device id. Only a keyed hash of it is stored. Empty:
   // no per-client limits for this request.
   std::string_view client_key;
+  // The language the message is written in ("en", "ur", "pt-BR"): at most 16 bytes of letters,
+  // digits and '-'. Empty: the sender's default. Passed to the Sender in Delivery::locale.
+  std::string_view locale = {};
 };
 
 // What start() and resend() return. `id`, `expires_at`, `channel`, `purpose` and
@@ -218,12 +221,15 @@ class Verifier {
   // can never verify (its tag is random) but checks like any live one. Either way start() does
   // the same work: two store operations (one read of
   // the counters, one atomic write of the challenge with the counters), the same keyed hashes;
-  // only what is added to the counters and whether the sender is called differ. Limits, in the
-  // order applied: sms_phone_types and region lists (nothing to wait for), the client key's starts,
-  // the identifier's lock, resend cooldown and sends per hour, the calling code's budget, the
-  // global budget. A refused request still counts against the client key and against the limit that
-  // refused it, never against later ones. Errors: kInvalidArgument (not a Purpose),
-  // kDeliveryFailed/kUnavailable from the sender (the challenge is removed), store errors.
+  // only what is added to the counters, and send() or send_decoy() on the sender, differ. Limits,
+  // in the order applied: sms_phone_types and region lists (nothing to wait for), the client key's
+  // starts, the identifier's lock, resend cooldown and sends per hour, the calling code's budget,
+  // the global budget. A refused request still counts against the client key and against the limit
+  // that refused it, never against later ones. Errors: kInvalidArgument (not a Purpose),
+  // the sender's own errors (the challenge is then removed): kDeliveryFailed, kUnavailable, and
+  // from the Outbox kOutboxFull (map it to the same public answer as any start: it is told only
+  // for codes that would have been sent, so a backend should log it and answer as usual) and
+  // kInternal; store errors.
   Result<Challenge> start(const Identifier& identifier, Purpose purpose,
                           const RequestContext& context = {});
 

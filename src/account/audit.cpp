@@ -9,40 +9,13 @@
 #include "account/internal/plaintext_guard.hpp"
 #include "internal/audit_chain.hpp"
 #include "internal/hex.hpp"
+#include "internal/utf8.hpp"
 
 namespace veribind {
 
 namespace {
 
 // --- LegalRequest validation ---------------------------------------------------------------------
-
-// Decodes the code point at s[i] (strict UTF-8: shortest form, no surrogates, <= U+10FFFF) into
-// `cp`; returns its length in bytes, or 0 if the bytes there are not valid UTF-8.
-std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t& cp) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(i);
-  std::size_t length = 0;
-  char32_t min = 0;
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  } else if ((b0 & 0xE0) == 0xC0) {
-    length = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    length = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    length = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > s.size()) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return length;
-}
 
 // Characters that do not show, or that change how the text around them shows or breaks: a field
 // holding one could print as something other than what is counted.
@@ -78,7 +51,7 @@ Status validate_field(std::string_view name, std::string_view value, std::size_t
   char32_t last = 0;
   for (std::size_t i = 0; i < value.size();) {
     char32_t cp = 0;
-    const std::size_t n = decode_utf8(value, i, cp);
+    const std::size_t n = internal::decode_utf8(value, i, cp);
     if (n == 0) return refuse(ErrorCode::kInvalidLegalRequest, "is not valid UTF-8");
     if (invisible_or_control(cp)) {
       return refuse(ErrorCode::kInvalidLegalRequest,
@@ -132,11 +105,16 @@ constexpr std::size_t kScanBatch = 512;
 
 std::string seq(std::uint64_t n) { return std::to_string(n); }
 
-// Checks the whole log; calls `visit` for each intact, in-order entry (before any problem).
+// Checks the whole log; calls `visit` for each intact, in-order entry (before any problem). With
+// `published`, also that the log holds the entry that head names (see AuditLog::verify).
 Result<AuditVerification> walk(AuditStore& store, const KeyRing& ring,
+                               const std::optional<PublishedAuditHead>& published,
                                const std::function<void(const AuditRecord&)>& visit) {
   AuditVerification report;
   KeyCache keys(ring);
+  auto bound = store.audit_binding();
+  if (!bound) return bound.status();
+  const AuditBinding binding = *bound;
   auto head = store.audit_head();
   if (!head) return head.status();
   report.head = *head;
@@ -185,26 +163,42 @@ Result<AuditVerification> walk(AuditStore& store, const KeyRing& ring,
                         std::to_string(e.mac_key_version) +
                         ", which the key ring does not hold (edited, or the key was retired)");
       }
-      if (!internal::same_mac(internal::audit_entry_mac(*key, e), e.mac)) {
+      if (!internal::same_mac(internal::audit_entry_mac(*key, binding, e), e.mac)) {
         // An intact entry moved to another sequence number verifies under its original one.
         AuditRecord moved = e;
         const std::uint64_t low = next > kReorderWindow ? next - kReorderWindow : 1;
         for (std::uint64_t q = low; q <= next + kReorderWindow; ++q) {
           if (q == next) continue;
           moved.sequence = q;
-          if (internal::same_mac(internal::audit_entry_mac(*key, moved), e.mac)) {
+          if (internal::same_mac(internal::audit_entry_mac(*key, binding, moved), e.mac)) {
             return fail(AuditProblem::kReordered, next,
                         "entry " + seq(next) + " holds the entry appended as sequence " + seq(q));
           }
         }
         return fail(AuditProblem::kEdited, next,
                     "entry " + seq(next) + " does not match its MAC: a field was changed" +
-                        (next == 1 ? " (or the key is not the one the log was written with)" : ""));
+                        (next == 1 || next == binding.bound_from
+                             ? " (or the key is not the one the log was written with, or the "
+                               "entry was written by another store)"
+                             : ""));
       }
       if (!internal::same_mac(e.prev_mac, prev)) {
         return fail(AuditProblem::kBrokenChain, next,
                     "entry " + seq(next) + " is intact but does not follow entry " + seq(next - 1) +
                         " (entries were replaced from another copy of the log)");
+      }
+      if (next + 1 == binding.bound_from && !internal::same_mac(e.mac, binding.unbound_last_mac)) {
+        return fail(AuditProblem::kOtherStore, next,
+                    "entry " + seq(next) +
+                        " is not the last entry this store held when its log "
+                        "was bound to it (the log came from another store)");
+      }
+      if (published && next == published->count &&
+          !internal::same_mac(e.mac, published->last_mac)) {
+        return fail(AuditProblem::kPublishedHeadMismatch, next,
+                    "entry " + seq(next) +
+                        " is not the entry the published head names: the log "
+                        "was replaced since that head was recorded");
       }
       visit(e);
       prev = e.mac;
@@ -214,8 +208,23 @@ Result<AuditVerification> walk(AuditStore& store, const KeyRing& ring,
   }
 
   const std::uint64_t last = next - 1;
+  // Checked before the head: rolled back together with the log, it would agree with it.
+  const auto behind_published = [&]() -> std::optional<AuditVerification> {
+    if (!published || published->count <= last) return std::nullopt;
+    return fail(AuditProblem::kPublishedHeadMismatch, last + 1,
+                "the log ends at " + seq(last) + " but the published head counts " +
+                    seq(published->count) + ": the log was rolled back to an older copy");
+  };
+  if (last + 1 < binding.bound_from) {
+    return fail(AuditProblem::kTruncated, last + 1,
+                "the log ends at " + seq(last) + " but held " + seq(binding.bound_from - 1) +
+                    " entries when it was bound to this store");
+  }
   if (!report.head) {
-    if (last == 0) return report;  // an empty log
+    if (last == 0) {
+      if (auto behind = behind_published()) return *behind;
+      return report;  // an empty log
+    }
     return fail(AuditProblem::kHeadMismatch, 0,
                 "the head record is missing although " + seq(last) + " entries are present");
   }
@@ -226,8 +235,9 @@ Result<AuditVerification> walk(AuditStore& store, const KeyRing& ring,
                 "the head names audit key version " + std::to_string(h.mac_key_version) +
                     ", which the key ring does not hold");
   }
-  if (!internal::same_mac(internal::audit_head_mac(*key, h), h.mac)) {
-    return fail(AuditProblem::kHeadMismatch, 0, "the head record does not match its MAC");
+  if (!internal::same_mac(internal::audit_head_mac(*key, binding, h), h.mac)) {
+    return fail(AuditProblem::kHeadMismatch, 0,
+                "the head record does not match its MAC (edited, or written by another store)");
   }
   if (h.count > last) {
     return fail(AuditProblem::kTruncated, last + 1,
@@ -243,6 +253,7 @@ Result<AuditVerification> walk(AuditStore& store, const KeyRing& ring,
     return fail(AuditProblem::kHeadMismatch, 0,
                 "the head does not name entry " + seq(last) + " as the last entry");
   }
+  if (auto behind = behind_published()) return *behind;
   return report;
 }
 
@@ -265,19 +276,26 @@ std::string_view audit_problem_name(AuditProblem problem) noexcept {
     case AuditProblem::kHeadMismatch: return "head_mismatch";
     case AuditProblem::kBrokenChain: return "broken_chain";
     case AuditProblem::kUnknownKey: return "unknown_key";
+    case AuditProblem::kOtherStore: return "other_store";
+    case AuditProblem::kPublishedHeadMismatch: return "published_head_mismatch";
   }
   return "unknown";
 }
 
 Result<AuditVerification> AuditLog::verify(const KeyRing& ring) const {
-  return walk(*store_, ring, [](const AuditRecord&) {});
+  return walk(*store_, ring, std::nullopt, [](const AuditRecord&) {});
+}
+
+Result<AuditVerification> AuditLog::verify(const KeyRing& ring,
+                                           const PublishedAuditHead& published) const {
+  return walk(*store_, ring, published, [](const AuditRecord&) {});
 }
 
 Result<TransparencyReport> AuditLog::transparency(const KeyRing& ring,
                                                   std::optional<Timestamp> since) const {
   TransparencyReport report;
   report.since = since;
-  auto verified = walk(*store_, ring, [&](const AuditRecord& e) {
+  auto verified = walk(*store_, ring, std::nullopt, [&](const AuditRecord& e) {
     ++report.log_entries;
     if (since && e.time < *since) return;
     ++report.requests;
@@ -288,6 +306,7 @@ Result<TransparencyReport> AuditLog::transparency(const KeyRing& ring,
     ++report.by_channel[std::string(channel_name(e.channel))];
   });
   if (!verified) return verified.status();
+  report.head = PublishedAuditHead::of(verified->head);
   if (!verified->ok()) {
     std::string message = "the audit log does not verify (";
     message.append(audit_problem_name(verified->problem));
@@ -305,16 +324,26 @@ namespace internal {
 
 Result<AuditRecord> append_audit_entry(AuditStore& store, const SecretBytes& key,
                                        std::uint32_t key_version, AuditRecord entry) {
+  auto bound = store.audit_binding();
+  if (!bound) return bound.status();
+  const AuditBinding binding = *bound;
   constexpr int kAttempts = 32;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     auto head = store.audit_head();
     if (!head) return head.status();
     entry.sequence = *head ? (*head)->count + 1 : 1;
+    if (entry.sequence < binding.bound_from) {
+      // Every append since the binding is a bound entry; an unbound one now would be one an
+      // attacker could have copied from anywhere.
+      return Status(ErrorCode::kAuditLogCorrupt,
+                    "audit log: the head is behind the point where the log was bound to this "
+                    "store (entries were removed); nothing was recorded");
+    }
     entry.prev_mac = *head ? (*head)->last_mac : AuditMac{};
     entry.mac_key_version = key_version;
-    entry.mac = audit_entry_mac(key, entry);
+    entry.mac = audit_entry_mac(key, binding, entry);
     AuditHead next{entry.sequence, entry.mac, key_version, {}};
-    next.mac = audit_head_mac(key, next);
+    next.mac = audit_head_mac(key, binding, next);
     auto outcome = store.append_audit(entry, next);
     if (!outcome) return outcome.status();
     if (*outcome == AuditAppendOutcome::kAppended) return entry;

@@ -18,12 +18,16 @@ std::optional<SecurityPurpose> security_purpose_from_name(std::string_view name)
   return std::nullopt;
 }
 
-Result<std::size_t> Registry::unlink(std::string_view account_id) { return erase(account_id); }
+Result<std::size_t> Registry::unlink(std::string_view account_id) {
+  auto erased = erase(account_id);
+  if (!erased) return erased.status();
+  return erased->bindings_removed;
+}
 
 // Every key is looked up before any is destroyed: a key store that lacks one of them is not the
 // store these contacts were sealed into (or an earlier erasure got half-way), and destroying the
 // others first would turn a refusal into a partial erasure.
-Result<std::size_t> Registry::erase(std::string_view account_id, EraseMode mode) {
+Result<Erasure> Registry::erase(std::string_view account_id, EraseMode mode) {
   // The form only: an id that holds personal data (stored before that was refused) must still be
   // erasable, since erasing it is what removes it.
   if (Status s = validate_account_id_form(account_id); !s) return s;
@@ -58,7 +62,17 @@ Result<std::size_t> Registry::erase(std::string_view account_id, EraseMode mode)
     auto erased = contact_keys_->erase(id);
     if (!erased) return erased.status();
   }
-  return accounts_->delete_bindings(account_id);
+  auto removed = accounts_->delete_bindings(account_id);
+  if (!removed) return removed.status();
+  Erasure erasure{*removed, false};
+  // Asked even when this call erased no key: an earlier erasure's copies may still be there, and
+  // asking is what retries their clean-up. The bindings are gone by now, so a failure to ask is
+  // not an error of the erasure: it is reported as copies that may remain.
+  if (contact_keys_ != nullptr) {
+    auto remain = contact_keys_->erased_copies_remain();
+    erasure.key_copies_remain = !remain || *remain;
+  }
+  return erasure;
 }
 
 Result<SecretBytes> Registry::unwrap_contact_key(const BindingRecord& binding) {

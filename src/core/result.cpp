@@ -25,6 +25,7 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kInvalidChallengeId: return "invalid_challenge_id";
     case ErrorCode::kInvalidAccountId: return "invalid_account_id";
     case ErrorCode::kInvalidConfig: return "invalid_config";
+    case ErrorCode::kConfigFileInvalid: return "config_file_invalid";
     case ErrorCode::kAccountIdPersonalData: return "account_id_personal_data";
     case ErrorCode::kLegalRequestPersonalData: return "legal_request_personal_data";
     case ErrorCode::kInvalidLegalRequest: return "invalid_legal_request";
@@ -45,6 +46,8 @@ std::string_view error_code_name(ErrorCode code) noexcept {
     case ErrorCode::kStoreError: return "store_error";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kDeliveryFailed: return "delivery_failed";
+    case ErrorCode::kOutboxFull: return "outbox_full";
+    case ErrorCode::kDeliveryRefused: return "delivery_refused";
     case ErrorCode::kAuditLogCorrupt: return "audit_log_corrupt";
     case ErrorCode::kInternal: return "internal";
     case ErrorCode::kIdentifierRequired: return "identifier_required";

@@ -16,11 +16,14 @@
 #include <string_view>
 #include <utility>
 
+#include "internal/fd.hpp"
 #include "internal/sodium.hpp"
 
 namespace veribind {
 
 namespace {
+
+using internal::Fd;
 
 // crypto_kdf contexts: exactly crypto_kdf_CONTEXTBYTES (8) characters, one per purpose.
 const char* kdf_context(KeyPurpose purpose) {
@@ -33,23 +36,6 @@ const char* kdf_context(KeyPurpose purpose) {
   }
   return nullptr;
 }
-
-// Closes a file descriptor on every path out.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&&) = delete;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // The last component of `path`, opened relative to its directory.
 std::string leaf_name(const std::string& path) {

@@ -65,4 +65,11 @@ bool SecretBytes::operator==(const SecretBytes& other) const noexcept {
   return sodium_memcmp(data_, other.data_, size_) == 0;
 }
 
+SecretText SecretText::copy_of(std::string_view text) {
+  SecretText t;
+  t.bytes_ =
+      SecretBytes::copy_of({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+  return t;
+}
+
 }  // namespace veribind

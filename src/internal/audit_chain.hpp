@@ -69,8 +69,10 @@ class AuditMacEncoder {
   crypto_generichash_state state_;
 };
 
-// Every field of the entry but `mac`, prev_mac last.
-inline AuditMac audit_entry_mac(const SecretBytes& key, const AuditRecord& e) {
+// Every field of the entry but `mac`, prev_mac last. Version 1, without the store id: how entries
+// written before their store had an AuditBinding were MACed (below its bound_from), kept so that
+// they still verify.
+inline AuditMac audit_entry_mac_unbound(const SecretBytes& key, const AuditRecord& e) {
   AuditMacEncoder enc(key);
   enc.text("veribind.audit.entry.v1");
   enc.u64(e.sequence);
@@ -88,7 +90,7 @@ inline AuditMac audit_entry_mac(const SecretBytes& key, const AuditRecord& e) {
   return enc.finish();
 }
 
-inline AuditMac audit_head_mac(const SecretBytes& key, const AuditHead& h) {
+inline AuditMac audit_head_mac_unbound(const SecretBytes& key, const AuditHead& h) {
   AuditMacEncoder enc(key);
   enc.text("veribind.audit.head.v1");
   enc.u64(h.count);
@@ -97,11 +99,65 @@ inline AuditMac audit_head_mac(const SecretBytes& key, const AuditHead& h) {
   return enc.finish();
 }
 
+// Version 2: the store id first, then the fields as in version 1. An entry copied into another
+// store (another id) no longer matches its MAC there.
+inline AuditMac audit_entry_mac_bound(const SecretBytes& key, const AuditBinding& binding,
+                                      const AuditRecord& e) {
+  AuditMacEncoder enc(key);
+  enc.text("veribind.audit.entry.v2");
+  enc.raw(binding.store_id);
+  enc.u64(e.sequence);
+  enc.u64(static_cast<std::uint64_t>(e.time.time_since_epoch().count()));
+  enc.text(e.authority);
+  enc.text(e.reference);
+  enc.text(e.legal_basis);
+  enc.text(e.requested_by);
+  enc.raw(e.index.value);
+  enc.u32(e.index.key_version);
+  enc.u8(static_cast<std::uint8_t>(e.channel));
+  enc.u32(e.accounts_returned);
+  enc.u32(e.mac_key_version);
+  enc.raw(e.prev_mac);
+  return enc.finish();
+}
+
+// The head also names where binding started, so that neither part of the binding can be moved.
+inline AuditMac audit_head_mac_bound(const SecretBytes& key, const AuditBinding& binding,
+                                     const AuditHead& h) {
+  AuditMacEncoder enc(key);
+  enc.text("veribind.audit.head.v2");
+  enc.raw(binding.store_id);
+  enc.u64(binding.bound_from);
+  enc.raw(binding.unbound_last_mac);
+  enc.u64(h.count);
+  enc.raw(h.last_mac);
+  enc.u32(h.mac_key_version);
+  return enc.finish();
+}
+
+// The MAC an entry at `e.sequence` must carry in a store with `binding`.
+inline AuditMac audit_entry_mac(const SecretBytes& key, const AuditBinding& binding,
+                                const AuditRecord& e) {
+  return e.sequence >= binding.bound_from ? audit_entry_mac_bound(key, binding, e)
+                                          : audit_entry_mac_unbound(key, e);
+}
+
+// A head that counts no bound entry yet was written before the binding (or is the head of an
+// upgraded log nobody appended to since).
+inline AuditMac audit_head_mac(const SecretBytes& key, const AuditBinding& binding,
+                               const AuditHead& h) {
+  return h.count >= binding.bound_from ? audit_head_mac_bound(key, binding, h)
+                                       : audit_head_mac_unbound(key, h);
+}
+
 // Appends `entry` (its time, request, index, channel and count filled in) to the log: gives it the
-// next sequence number, chains it on the current head, MACs it and the new head with `key`
+// next sequence number, chains it on the current head, MACs it and the new head with `key` and
+// the store's binding
 // (the audit subkey of `key_version`), and has the store commit both atomically. Another writer
 // appending first makes the store report a conflict; the entry is then rebuilt on the new head,
-// a bounded number of times (kUnavailable after). Returns the entry as stored. Defined in
+// a bounded number of times (kUnavailable after). kAuditLogCorrupt, appending nothing, if the head
+// is behind the point where the store was bound (the log was cut back). Returns the entry as
+// stored. Defined in
 // src/account/audit.cpp.
 [[nodiscard]] Result<AuditRecord> append_audit_entry(AuditStore& store, const SecretBytes& key,
                                                      std::uint32_t key_version, AuditRecord entry);

@@ -62,6 +62,9 @@ constexpr std::array kColumns = {
     ColumnDescription{"counters", "count",
                       "what the limit counted in the window so far: codes sent, starts, checks or "
                       "failed checks"},
+    ColumnDescription{"counters", "touches",
+                      "how many times the row was written, modulo 65536: every step changes it, "
+                      "so that a refused request writes as an admitted one does (SQLite only)"},
     // identifier_failures: one per identifier with failed checks in its window.
     ColumnDescription{"identifier_failures", "blind_index",
                       "blind index of the identifier whose checks failed"},
@@ -114,8 +117,9 @@ constexpr std::array kColumns = {
     ColumnDescription{"audit_log", "prev_mac",
                       "the previous entry's mac (32 zero bytes for entry 1): chains the entries"},
     ColumnDescription{"audit_log", "mac",
-                      "BLAKE2b-256 keyed with the audit subkey over the entry's fields and "
-                      "prev_mac: an edited, deleted or reordered entry fails audit verify"},
+                      "BLAKE2b-256 keyed with the audit subkey over the store id (from "
+                      "store_meta.audit_bound_from on), the entry's fields and prev_mac: an "
+                      "edited, deleted, reordered or copied-in entry fails audit verify"},
     // audit_head: the one row that says how long the log is.
     ColumnDescription{"audit_head", "id", "always 1: the table holds a single row"},
     ColumnDescription{"audit_head", "count",
@@ -125,7 +129,19 @@ constexpr std::array kColumns = {
                       "the master key version of the audit subkey that made mac"},
     ColumnDescription{"audit_head", "mac",
                       "BLAKE2b-256 keyed with the audit subkey over count, last_mac and "
-                      "mac_key_version: entries dropped from the end fail audit verify"},
+                      "mac_key_version (and the store's binding once the head counts a bound "
+                      "entry): entries dropped from the end fail audit verify"},
+    // store_meta: the one row written when the store (or its upgrade) was created.
+    ColumnDescription{"store_meta", "id", "always 1: the table holds a single row"},
+    ColumnDescription{"store_meta", "store_id",
+                      "16 random bytes made with the store: binds the audit log to it; names "
+                      "no one"},
+    ColumnDescription{"store_meta", "audit_bound_from",
+                      "the first audit sequence whose mac covers store_id (1, or the log's count "
+                      "plus one when an older database was upgraded)"},
+    ColumnDescription{"store_meta", "audit_unbound_last_mac",
+                      "the mac of the last audit entry written before the store had an id (zeros "
+                      "if none)"},
     // schema_version: the migrations applied.
     ColumnDescription{"schema_version", "version",
                       "one row per schema migration applied: the layout of the database, nothing "

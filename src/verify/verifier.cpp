@@ -51,10 +51,19 @@ using internal::CounterKind;
 
 // Longest client key accepted (an IPv6 address with zone, a device id, a hash of either).
 constexpr std::size_t kMaxClientKeyBytes = 256;
+constexpr std::size_t kMaxLocaleBytes = 16;
 
 Status validate_context(const RequestContext& context) {
   if (context.client_key.size() > kMaxClientKeyBytes) {
     return {ErrorCode::kInputTooLong, "a client key is at most 256 bytes"};
+  }
+  if (context.locale.size() > kMaxLocaleBytes) {
+    return {ErrorCode::kInputTooLong, "a locale is at most 16 bytes"};
+  }
+  for (const char c : context.locale) {
+    const bool allowed =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (!allowed) return {ErrorCode::kInvalidArgument, "a locale is letters, digits and '-'"};
   }
   return Status::ok();
 }
@@ -231,11 +240,28 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
                               decoy_key_.reveal().data());
   if (refusal && !reissue) record.code_tag = decoy_tag;
 
+  // What the sender gets, sent or not: a refused request hands it to send_decoy(), which does
+  // the work send() does on this thread and delivers nothing.
+  const Challenge answer{(reissue && refusal) ? base.id.to_string() : record.id.to_string(),
+                         (reissue && refusal) ? base.expires_at : record.expires_at,
+                         record.channel,
+                         record.purpose,
+                         identifier.masked(),
+                         refusal};
+  const Delivery delivery{record.channel, identifier.canonical(), answer.masked_destination,
+                          code_text,      record.purpose,         answer.expires_at,
+                          answer.id,      context.locale};
+  const auto refused = [&](const Refusal& why) {
+    sender_->send_decoy(delivery);
+    Challenge c = answer;
+    c.refusal = why;
+    return c;
+  };
+
   if (reissue) {
     if (refusal) {  // the challenge stays as it was; the counters still count
       if (Status s = store_->add_to_counters(plan.counter_writes(), now); !s) return s;
-      return Challenge{base.id.to_string(), base.expires_at,     base.channel,
-                       base.purpose,        identifier.masked(), refusal};
+      return refused(refusal);
     }
     auto replaced = store_->reissue_challenge(record.id, record.code_tag, record.expires_at,
                                               plan.counter_writes(), now);
@@ -245,23 +271,17 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
     // Stored before it is sent, so a fast user never checks a code the store does not know yet.
     if (Status s = store_->create_challenge(record, plan.counter_writes(), now); !s) return s;
   }
-  if (refusal) {
-    return Challenge{record.id.to_string(), record.expires_at,   record.channel,
-                     record.purpose,        identifier.masked(), refusal};
-  }
+  if (refusal) return refused(refusal);
   // A concurrent request took the last place between the read and the write: this one is
   // refused after all. Its challenge stays stored with a code that is never sent, which nobody
   // can know: guesses at it are charged like any other.
   if (const Refusal raced = limiter.recheck(plan)) {
-    return Challenge{record.id.to_string(), record.expires_at,   record.channel,
-                     record.purpose,        identifier.masked(), raced};
+    // The stored challenge holds this code's tag: the decoy gets another code (drawn over it in
+    // place), so that no sender ever sees one that verifies.
+    generate_code(code.digits.data(), config_.code_length);
+    return refused(raced);
   }
 
-  Challenge challenge{record.id.to_string(), record.expires_at,   record.channel,
-                      record.purpose,        identifier.masked(), Refusal{}};
-  const Delivery delivery{record.channel, identifier.canonical(), challenge.masked_destination,
-                          code_text,      record.purpose,         record.expires_at,
-                          challenge.id};
   if (Status s = sender_->send(delivery); !s) {
     // An undelivered code must not stay checkable. Best effort: the error returned is the
     // sender's, and an orphan left by a failing store expires anyway.
@@ -269,7 +289,7 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
     return s;
   }
   if (metrics_ != nullptr) metrics_->on_send(record.calling_code, now);
-  return challenge;
+  return answer;
 }
 
 Result<CheckResult> Verifier::check(std::string_view challenge_id, std::string_view code,

@@ -106,6 +106,10 @@ class ForwardingStore : public VerificationStore,
     if (Status s = before("audit_head"); !s) return s;
     return inner.audit_head();
   }
+  Result<AuditBinding> audit_binding() override {
+    if (Status s = before("audit_binding"); !s) return s;
+    return inner.audit_binding();
+  }
 
   Result<std::vector<RowKindStats>> retention_stats(Timestamp now) override {
     if (Status s = before("retention_stats"); !s) return s;

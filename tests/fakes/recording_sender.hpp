@@ -38,10 +38,20 @@ class RecordingSender final : public Sender {
     std::lock_guard lock(mutex_);
     return sent_.size();
   }
+  // Decoys handed over for refused requests (never sent): how many.
+  void send_decoy(const Delivery&) noexcept override {
+    std::lock_guard lock(mutex_);
+    ++decoys_;
+  }
+  [[nodiscard]] std::size_t decoys() const {
+    std::lock_guard lock(mutex_);
+    return decoys_;
+  }
 
  private:
   mutable std::mutex mutex_;
   std::vector<SentMessage> sent_;
+  std::size_t decoys_ = 0;
 };
 
 class FailingSender final : public Sender {

@@ -89,6 +89,18 @@ inline void two_threads_appending_audit_entries_get_consecutive_sequences(auto& 
   REQUIRE(head(store) == make_audit_head(all.back()));
 }
 
+inline void a_store_has_one_audit_binding_that_appends_do_not_change(auto& store) {
+  auto first = store.audit_binding();
+  REQUIRE(first.is_ok());
+  CHECK(first->bound_from == 1);  // a new store binds from its first entry
+  CHECK(first->unbound_last_mac == AuditBinding{}.unbound_last_mac);
+  CHECK(first->store_id != AuditBinding{}.store_id);
+  REQUIRE(append(store, make_audit_entry(1)) == AuditAppendOutcome::kAppended);
+  auto again = store.audit_binding();
+  REQUIRE(again.is_ok());
+  CHECK(*again == *first);
+}
+
 }  // namespace veribind::testing::contract
 
 #define VERIBIND_AUDIT_CONTRACT_TESTS(TAG, MAKE_STORE)                                    \
@@ -104,4 +116,7 @@ inline void two_threads_appending_audit_entries_get_consecutive_sequences(auto& 
       an_audit_append_that_does_not_follow_the_head_is_a_conflict_and_changes_nothing)    \
   VERIBIND_CONTRACT_CASE("audit store", ::veribind::AuditStore, TAG, MAKE_STORE,          \
                          "two threads appending audit entries get consecutive sequences", \
-                         two_threads_appending_audit_entries_get_consecutive_sequences)
+                         two_threads_appending_audit_entries_get_consecutive_sequences)   \
+  VERIBIND_CONTRACT_CASE("audit store", ::veribind::AuditStore, TAG, MAKE_STORE,          \
+                         "a store has one audit binding that appends do not change",      \
+                         a_store_has_one_audit_binding_that_appends_do_not_change)

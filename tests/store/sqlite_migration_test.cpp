@@ -15,6 +15,7 @@
 #include "veribind/blind_index.hpp"
 #include "veribind/identifier.hpp"
 #include "veribind/keys.hpp"
+#include "veribind/registry.hpp"
 #include "veribind/sqlite_store.hpp"
 
 #ifndef VERIBIND_FIXTURES_DIR
@@ -68,7 +69,7 @@ TEST_CASE("SqliteStore: a version 4 database from the released veribind is upgra
   {
     RawDb raw(copy.db);
     REQUIRE(raw.column("SELECT version FROM schema_version ORDER BY version") ==
-            Strings{"1", "2", "3", "4", "5"});
+            Strings{"1", "2", "3", "4", "5", "6"});
   }
 
   // Every binding, found by the blind index of its identifier under the fixture's key.
@@ -140,6 +141,58 @@ TEST_CASE("SqliteStore: a version 4 database from the released veribind is upgra
   store.reset();
   auto again = open_store(copy.db);
   REQUIRE(contract::accounts(*again, email_index) == Strings{"acct-email"});
+}
+
+// The upgrade gives the store an id and binds the log from the next entry on; the released
+// entry keeps its MAC. Two upgraded copies of one file share that entry but not their ids.
+TEST_CASE("SqliteStore: an upgraded version 4 log is bound to its store from the next entry",
+          "[store][sqlite][migration][audit]") {
+  V4Copy copy;
+  V4Copy other;
+  auto ring = KeyRing::load_key_file(copy.key.string());
+  REQUIRE(ring.is_ok());
+  const SystemClock clock;
+  auto disclose = [&](SqliteStore& store) {
+    Registry registry =
+        Registry::create(LinkPolicy::phone_linked(), *ring, store, store, clock).value();
+    auto answer = registry.disclose(Identifier(PhoneNumber::parse("+923001234567").value()),
+                                    {"Test Authority", "CASE-2", "Test Act s.1", "test"});
+    INFO(answer.status().message());
+    REQUIRE(answer.is_ok());
+    CHECK(answer->audit_sequence == 2);
+  };
+  {
+    auto store = open_store(copy.db);
+    const AuditBinding binding = store->audit_binding().value();
+    CHECK(binding.bound_from == 2);
+    CHECK(binding.unbound_last_mac == store->scan_audit(1, 1).value().at(0).mac);
+    CHECK(binding.store_id != AuditBinding{}.store_id);
+    CHECK(AuditLog(*store).verify(*ring)->ok());
+    disclose(*store);
+    const AuditVerification report = AuditLog(*store).verify(*ring).value();
+    INFO(report.detail);
+    CHECK(report.ok());
+    CHECK(report.entries_verified == 2);
+    auto second = open_store(other.db);
+    CHECK(second->audit_binding()->store_id != binding.store_id);
+    disclose(*second);
+  }
+  // The other copy's log put in place of this one's: entry 1 is the released one in both, entry
+  // 2 was written for the other store.
+  {
+    RawDb raw(copy.db);
+    raw.exec("ATTACH DATABASE '" + other.db.string() +
+             "' AS other; DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_head_no_delete;"
+             "DELETE FROM main.audit_log; DELETE FROM main.audit_head;"
+             "INSERT INTO main.audit_log SELECT * FROM other.audit_log;"
+             "INSERT INTO main.audit_head SELECT * FROM other.audit_head;");
+  }
+  auto store = open_store(copy.db);
+  const AuditVerification report = AuditLog(*store).verify(*ring).value();
+  INFO(report.detail);
+  CHECK(report.problem == AuditProblem::kEdited);
+  CHECK(report.sequence == 2);
+  CHECK(report.entries_verified == 1);
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ using std::chrono::seconds;
 using Strings = std::vector<std::string>;
 
 // Every schema version a new database records, oldest first.
-const Strings kSchemaVersions = {"1", "2", "3", "4", "5"};
+const Strings kSchemaVersions = {"1", "2", "3", "4", "5", "6"};
 
 const char* const kSchemaObjects =
     "SELECT type || ' ' || name FROM sqlite_master ORDER BY type, name";
@@ -70,6 +70,8 @@ std::string read_file(const fs::path& file) {
 // Takes a file back to schema version 4, as the released veribind left it.
 void downgrade_to_v4(RawDb& raw) {
   raw.exec(
+      "DROP TRIGGER store_meta_no_update; DROP TRIGGER store_meta_no_delete; "
+      "DROP TABLE store_meta; DELETE FROM schema_version WHERE version = 6; "
       "DROP TRIGGER challenges_count_failure; DROP TABLE identifier_failures; "
       "ALTER TABLE challenges DROP COLUMN charged_at; "
       "ALTER TABLE challenges DROP COLUMN failure_window_end; "
@@ -123,16 +125,28 @@ TEST_CASE(
     REQUIRE(raw.column("PRAGMA journal_mode") == Strings{"wal"});
     objects_before = raw.column(kSchemaObjects);
   }
-  REQUIRE(objects_before ==
-          Strings{"index bindings_by_index", "index bindings_by_key_version",
-                  "index challenges_by_expiry", "index challenges_by_key_version",
-                  "index counters_by_window_end", "index identifier_failures_by_window_end",
-                  "index sqlite_autoindex_bindings_1", "table audit_head", "table audit_log",
-                  "table bindings", "table challenges", "table counters",
-                  "table identifier_failures", "table schema_version",
-                  "trigger audit_head_no_delete", "trigger audit_head_only_forward",
-                  "trigger audit_log_no_delete", "trigger audit_log_no_update",
-                  "trigger challenges_count_failure"});
+  REQUIRE(objects_before == Strings{"index bindings_by_index",
+                                    "index bindings_by_key_version",
+                                    "index challenges_by_expiry",
+                                    "index challenges_by_key_version",
+                                    "index counters_by_window_end",
+                                    "index identifier_failures_by_window_end",
+                                    "index sqlite_autoindex_bindings_1",
+                                    "table audit_head",
+                                    "table audit_log",
+                                    "table bindings",
+                                    "table challenges",
+                                    "table counters",
+                                    "table identifier_failures",
+                                    "table schema_version",
+                                    "table store_meta",
+                                    "trigger audit_head_no_delete",
+                                    "trigger audit_head_only_forward",
+                                    "trigger audit_log_no_delete",
+                                    "trigger audit_log_no_update",
+                                    "trigger challenges_count_failure",
+                                    "trigger store_meta_no_delete",
+                                    "trigger store_meta_no_update"});
 
   open_store(file).reset();
   open_store(file).reset();

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "internal/sodium.hpp"
 #include "store/memory/memory_impl.hpp"
 
 namespace veribind {
@@ -86,6 +87,16 @@ Result<std::optional<AuditHead>> MemoryStore::audit_head() {
   std::lock_guard lock(impl_->audit_mutex);
   return impl_->audit_head;
 }
+
+// A new store's log is bound from its first entry.
+AuditBinding MemoryStore::Impl::new_audit_binding() {
+  internal::ensure_sodium();
+  AuditBinding binding;
+  randombytes_buf(binding.store_id.data(), binding.store_id.size());
+  return binding;
+}
+
+Result<AuditBinding> MemoryStore::audit_binding() { return impl_->audit_binding; }
 
 // --- sealed contacts and key rotation ----------------------------------------------------------
 

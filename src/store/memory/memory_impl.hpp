@@ -195,6 +195,11 @@ struct MemoryStore::Impl {
   std::mutex audit_mutex;
   std::vector<AuditRecord> audit;  // in sequence order: audit[i].sequence == i + 1
   std::optional<AuditHead> audit_head;
+  // Made with the store (memory_accounts.cpp), never changed; read without a lock.
+  const AuditBinding audit_binding = new_audit_binding();
+
+ private:
+  static AuditBinding new_audit_binding();
 };
 
 }  // namespace veribind

@@ -111,4 +111,19 @@ Result<std::optional<AuditHead>> PostgresStore::audit_head() {
   });
 }
 
+Result<AuditBinding> PostgresStore::audit_binding() {
+  constexpr std::string_view op = "audit_binding";
+  return impl_->pool->run(op, [&](PGconn* conn) -> Result<AuditBinding> {
+    PgResult r = run_prepared(conn, postgres::kReadAuditBinding, Params());
+    if (!tuples_ok(r.get())) return result_error(op, conn, r.get());
+    // Written by the migration that created the schema, and never deleted (a trigger refuses it).
+    if (PQntuples(r.get()) == 0) return store_error(op, "the store's metadata row is missing");
+    AuditBinding binding;
+    if (PQntuples(r.get()) != 1 || !sql::decode_audit_binding(PgRow(r.get(), 0), 0, binding)) {
+      return store_error(op, "the store's metadata row is malformed");
+    }
+    return binding;
+  });
+}
+
 }  // namespace veribind

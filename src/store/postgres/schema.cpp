@@ -219,6 +219,37 @@ ALTER TABLE identifier_failures SET (fillfactor = 70);
 ALTER TABLE challenges SET (fillfactor = 70);
 ALTER TABLE counters SET (fillfactor = 70);
 )sql"},
+    // v6: the store's metadata, one row written once: a random store id that every audit entry's
+    // MAC covers from audit_bound_from on (veribind/audit_store.hpp, AuditBinding). A database
+    // upgraded with entries in its log binds from the next one, and keeps the last unbound
+    // entry's mac so that the older part cannot be swapped for another store's. The id is the
+    // 16 bytes of gen_random_uuid() (122 random bits from the server's strong random source):
+    // it needs to be unique, not secret. Triggers refuse any change afterwards.
+    {6, R"sql(
+CREATE TABLE IF NOT EXISTS store_meta (
+  id smallint NOT NULL PRIMARY KEY CHECK (id = 1),
+  store_id bytea NOT NULL CHECK (octet_length(store_id) = 16),
+  audit_bound_from bigint NOT NULL CHECK (audit_bound_from >= 1),
+  audit_unbound_last_mac bytea NOT NULL CHECK (octet_length(audit_unbound_last_mac) = 32)
+);
+INSERT INTO store_meta (id, store_id, audit_bound_from, audit_unbound_last_mac)
+  SELECT 1, decode(replace(gen_random_uuid()::text, '-', ''), 'hex'),
+    coalesce((SELECT count FROM audit_head WHERE id = 1), 0) + 1,
+    coalesce((SELECT last_mac FROM audit_head WHERE id = 1), decode(repeat('00', 32), 'hex'))
+  ON CONFLICT (id) DO NOTHING;
+CREATE OR REPLACE FUNCTION veribind_store_meta_written_once() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'store_meta is written once';
+END
+$$;
+CREATE OR REPLACE TRIGGER store_meta_no_update BEFORE UPDATE ON store_meta
+  FOR EACH ROW EXECUTE FUNCTION veribind_store_meta_written_once();
+CREATE OR REPLACE TRIGGER store_meta_no_delete BEFORE DELETE ON store_meta
+  FOR EACH ROW EXECUTE FUNCTION veribind_store_meta_written_once();
+CREATE OR REPLACE TRIGGER store_meta_no_truncate BEFORE TRUNCATE ON store_meta
+  FOR EACH STATEMENT EXECUTE FUNCTION veribind_store_meta_written_once();
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == PostgresStore::kSchemaVersion,

@@ -299,6 +299,9 @@ std::array<StatementDef, kStmtCount> make_statements() {
       {"vb_read_audit_head",
        std::string("SELECT ") + sql::kAuditHeadColumns + " FROM audit_head WHERE id = 1",
        {}},
+      {"vb_read_audit_binding",
+       std::string("SELECT ") + sql::kAuditBindingColumns + " FROM store_meta WHERE id = 1",
+       {}},
       {"vb_retention_stats", kRetentionStatsSql, {kInt8}},
   }};
 }

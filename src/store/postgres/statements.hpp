@@ -33,6 +33,7 @@ enum Stmt : std::size_t {
   kAppendAudit,
   kScanAudit,
   kReadAuditHead,
+  kReadAuditBinding,
   kRetentionStats,
   kStmtCount,
 };

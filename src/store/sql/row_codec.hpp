@@ -38,6 +38,8 @@ inline constexpr const char* kAuditColumns =
     "channel, accounts_returned, mac_key_version, prev_mac, mac";
 
 inline constexpr const char* kAuditHeadColumns = "count, last_mac, mac_key_version, mac";
+inline constexpr const char* kAuditBindingColumns =
+    "store_id, audit_bound_from, audit_unbound_last_mac";
 
 inline std::int64_t to_ms(Timestamp t) { return t.time_since_epoch().count(); }
 inline Timestamp from_ms(std::int64_t ms) { return Timestamp(std::chrono::milliseconds(ms)); }
@@ -153,6 +155,14 @@ bool decode_audit_head(const Row& row, int first, AuditHead& h) {
   return read_in_range(row, first, 0, std::numeric_limits<std::int64_t>::max(), h.count) &&
          row.bytes(first + 1, h.last_mac) && read_u32(row, first + 2, h.mac_key_version) &&
          row.bytes(first + 3, h.mac);
+}
+
+// The store's AuditBinding from column `first` on (kAuditBindingColumns).
+template <typename Row>
+bool decode_audit_binding(const Row& row, int first, AuditBinding& b) {
+  return row.bytes(first, b.store_id) &&
+         read_in_range(row, first + 1, 1, std::numeric_limits<std::int64_t>::max(), b.bound_from) &&
+         row.bytes(first + 2, b.unbound_last_mac);
 }
 
 // A counter row's two columns (count, window end) from column `first` on.

@@ -134,4 +134,20 @@ Result<std::optional<AuditHead>> SqliteStore::audit_head() {
   return std::optional<AuditHead>(head);
 }
 
+Result<AuditBinding> SqliteStore::audit_binding() {
+  constexpr std::string_view op = "audit_binding";
+  sqlite::Connection& c = impl_->accounts;
+  std::lock_guard lock(c.mutex);
+  Use s(c.stmt(StmtId::kReadAuditBinding));
+  const int rc = sqlite3_step(s.get());
+  // Written by the migration that opened the file, and never deleted (a trigger refuses it).
+  if (rc == SQLITE_DONE) return store_error(op, "the store's metadata row is missing");
+  if (rc != SQLITE_ROW) return sqlite_error(op, rc);
+  AuditBinding binding;
+  if (!sql::decode_audit_binding(StmtRow(s.get()), 0, binding)) {
+    return store_error(op, "the store's metadata row is malformed");
+  }
+  return binding;
+}
+
 }  // namespace veribind

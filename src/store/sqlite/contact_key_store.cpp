@@ -23,6 +23,8 @@ namespace {
 
 constexpr std::int64_t kKeyStoreSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;
+// How long erased_copies_remain() waits for readers to let the checkpoint through.
+constexpr int kCheckpointWaitMs = 2000;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS contact_key_store_version (version INTEGER NOT NULL PRIMARY KEY) STRICT;
@@ -82,6 +84,23 @@ struct SqliteContactKeyStore::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
   ~Impl() { sqlite3_close_v2(db); }
+
+  // Folds the WAL into the database file and truncates it, waiting up to `wait_ms` for readers
+  // of older snapshots (which hold the frames back); true if it completed. secure_delete zeroed
+  // an erased row in the pages its commit wrote, so once this completes neither file holds it.
+  // A reader holding it back (BUSY, LOCKED) is an answer, not an error; anything else is.
+  Result<bool> checkpoint(int wait_ms) const {
+    sqlite3_busy_timeout(db, wait_ms);
+    int log_frames = -1;
+    int checkpointed = -1;
+    const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                             &checkpointed);
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return false;
+    if (rc != SQLITE_OK) return sqlite_error("checkpoint", rc);
+    return log_frames == checkpointed;
+  }
 
   // Runs a statement that returns no rows; the number of rows it changed, or an error.
   Result<std::int64_t> run(std::string_view op, Statement& s) const {
@@ -203,10 +222,18 @@ Result<bool> SqliteContactKeyStore::erase(const DataKeyId& id) {
   if (!changed) return changed.status();
   // secure_delete zeroed the row in the pages written by this commit, but the WAL still holds
   // the page images of earlier commits, the key among them: copy the log into the database and
-  // truncate it. Best effort: a reader in another process can hold the checkpoint back; the next
-  // erase (or SQLite's automatic checkpoints) completes it.
-  sqlite3_wal_checkpoint_v2(impl_->db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  // truncate it. One attempt without waiting here (a caller erasing many keys should not wait
+  // for each); a reader in another process can hold it back, and erased_copies_remain() then
+  // waits for it and reports what is left.
+  (void)impl_->checkpoint(0);
   return *changed == 1;
+}
+
+Result<bool> SqliteContactKeyStore::erased_copies_remain() {
+  std::lock_guard lock(impl_->mutex);
+  auto completed = impl_->checkpoint(kCheckpointWaitMs);
+  if (!completed) return completed.status();
+  return !*completed;
 }
 
 Result<bool> SqliteContactKeyStore::rewrap(const WrappedDataKey& key,

@@ -161,6 +161,31 @@ BEGIN
                         AND window_end > NEW.charged_at);
 END;
 )sql"},
+    // v6: a counter's touches column; the store's metadata, one row written once: a random store id
+    // that every audit entry's MAC covers from audit_bound_from on (veribind/audit_store.hpp,
+    // AuditBinding). A database upgraded with entries in its log binds from the next one, and keeps
+    // the last unbound entry's mac so that the older part cannot be swapped for another store's.
+    // randomblob() is SQLite's CSPRNG, seeded from the operating system. Triggers refuse any change
+    // afterwards.
+    {6, R"sql(
+CREATE TABLE IF NOT EXISTS store_meta (
+  id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+  store_id BLOB NOT NULL CHECK (length(store_id) = 16),
+  audit_bound_from INTEGER NOT NULL CHECK (audit_bound_from >= 1),
+  audit_unbound_last_mac BLOB NOT NULL CHECK (length(audit_unbound_last_mac) = 32)
+) STRICT;
+INSERT OR IGNORE INTO store_meta (id, store_id, audit_bound_from, audit_unbound_last_mac)
+  SELECT 1, randomblob(16), coalesce((SELECT count FROM audit_head WHERE id = 1), 0) + 1,
+    coalesce((SELECT last_mac FROM audit_head WHERE id = 1), zeroblob(32));
+CREATE TRIGGER IF NOT EXISTS store_meta_no_update BEFORE UPDATE ON store_meta
+BEGIN SELECT RAISE(ABORT, 'store_meta is written once'); END;
+CREATE TRIGGER IF NOT EXISTS store_meta_no_delete BEFORE DELETE ON store_meta
+BEGIN SELECT RAISE(ABORT, 'store_meta is written once'); END;
+-- Changed by every counter step (see the counter upsert), so that a step that adds 0 writes its
+-- page as one that adds 1 does.
+ALTER TABLE counters ADD COLUMN touches INTEGER NOT NULL DEFAULT 0
+  CHECK (touches BETWEEN 0 AND 65535);
+)sql"},
 };
 
 static_assert(static_cast<std::int64_t>(std::size(kMigrations)) == kSchemaVersion,

@@ -12,7 +12,7 @@ namespace veribind::sqlite {
 
 // The schema version this code reads and writes. A database of a newer version is refused:
 // writing to it with an older understanding of its tables could break its invariants.
-inline constexpr std::int64_t kSchemaVersion = 5;
+inline constexpr std::int64_t kSchemaVersion = 6;
 
 // Decides, without writing anything, whether the file may be used: it must be an SQLite database
 // and either empty or a veribind database of a version this code knows. Another application's

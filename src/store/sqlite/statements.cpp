@@ -44,10 +44,13 @@ std::string statement_sql(StmtId which) {
     // Every counter step, whatever its delta, is this one write: a refused request (delta 0)
     // costs what an admitted one costs. A counter at 0 (made by delta-0 steps only) counts as
     // absent: the next real step starts its window. SET expressions see the row as it was before
-    // the update, so both CASEs test the old row. The count saturates at UINT32_MAX.
+    // the update, so both CASEs test the old row. The count saturates at UINT32_MAX. `touches`
+    // changes on every step: SQLite leaves a page clean when an update writes the bytes it
+    // already holds, so without it a delta-0 step would skip the WAL write that an admitted one
+    // makes, and its time would tell a refusal.
     case StmtId::kAddToCounter:
       return "INSERT INTO counters (key, window_end, count) VALUES (?1, ?2, ?3) "
-             "ON CONFLICT (key) DO UPDATE SET "
+             "ON CONFLICT (key) DO UPDATE SET touches = (touches + 1) % 65536, "
              "count = CASE WHEN window_end > ?4 AND count > 0 "
              "  THEN min(count + ?3, 4294967295) ELSE ?3 END, "
              "window_end = CASE WHEN window_end > ?4 AND count > 0 "
@@ -109,6 +112,8 @@ std::string statement_sql(StmtId which) {
              " FROM audit_log WHERE sequence >= ?1 ORDER BY sequence LIMIT ?2";
     case StmtId::kReadAuditHead:
       return std::string("SELECT ") + sql::kAuditHeadColumns + " FROM audit_head WHERE id = 1";
+    case StmtId::kReadAuditBinding:
+      return std::string("SELECT ") + sql::kAuditBindingColumns + " FROM store_meta WHERE id = 1";
     case StmtId::kCount: break;
   }
   return {};

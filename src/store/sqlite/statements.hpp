@@ -46,6 +46,7 @@ enum class StmtId : std::uint8_t {
   kUpsertAuditHead,
   kScanAudit,
   kReadAuditHead,
+  kReadAuditBinding,
   kCount,
 };
 
@@ -79,6 +80,7 @@ inline constexpr std::array kAccountStatements{
     StmtId::kUpsertAuditHead,
     StmtId::kScanAudit,
     StmtId::kReadAuditHead,
+    StmtId::kReadAuditBinding,
 };
 
 // The SQL text of `which`.
