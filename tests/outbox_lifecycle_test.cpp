@@ -320,11 +320,7 @@ TEST_CASE("outbox: a decoy is rendered and queued like a message, then dropped u
   for (int i = 0; i < 50; ++i) h.outbox->send_decoy(d);
   REQUIRE(h.send("real-1").is_ok());
   CHECK(h.wait("real-1") == S::kSent);
-  // Workers take messages in order: once the real one is sent, every decoy was taken.
-  const auto drained = std::chrono::steady_clock::now() + 5s;
-  while (h.outbox->held() != 0 && std::chrono::steady_clock::now() < drained) {
-    std::this_thread::sleep_for(1ms);
-  }
+  // Decoys are not held messages: once the real one is sent, the outbox holds none.
   CHECK(h.outbox->held() == 0);
   CHECK(h.provider(0).calls() == 1);  // the real message only
   CHECK(h.observer.states_of("decoy-1").empty());

@@ -69,12 +69,9 @@ class AuditMacEncoder {
   crypto_generichash_state state_;
 };
 
-// Every field of the entry but `mac`, prev_mac last. Version 1, without the store id: how entries
-// written before their store had an AuditBinding were MACed (below its bound_from), kept so that
-// they still verify.
-inline AuditMac audit_entry_mac_unbound(const SecretBytes& key, const AuditRecord& e) {
-  AuditMacEncoder enc(key);
-  enc.text("veribind.audit.entry.v1");
+// Every field of the entry but `mac`, prev_mac last: what both versions of the entry MAC cover
+// after their domain string (and, from version 2, the store id).
+inline void encode_entry_fields(AuditMacEncoder& enc, const AuditRecord& e) {
   enc.u64(e.sequence);
   enc.u64(static_cast<std::uint64_t>(e.time.time_since_epoch().count()));
   enc.text(e.authority);
@@ -87,6 +84,15 @@ inline AuditMac audit_entry_mac_unbound(const SecretBytes& key, const AuditRecor
   enc.u32(e.accounts_returned);
   enc.u32(e.mac_key_version);
   enc.raw(e.prev_mac);
+}
+
+// Version 1, without the store id: how entries
+// written before their store had an AuditBinding were MACed (below its bound_from), kept so that
+// they still verify.
+inline AuditMac audit_entry_mac_unbound(const SecretBytes& key, const AuditRecord& e) {
+  AuditMacEncoder enc(key);
+  enc.text("veribind.audit.entry.v1");
+  encode_entry_fields(enc, e);
   return enc.finish();
 }
 
@@ -106,18 +112,7 @@ inline AuditMac audit_entry_mac_bound(const SecretBytes& key, const AuditBinding
   AuditMacEncoder enc(key);
   enc.text("veribind.audit.entry.v2");
   enc.raw(binding.store_id);
-  enc.u64(e.sequence);
-  enc.u64(static_cast<std::uint64_t>(e.time.time_since_epoch().count()));
-  enc.text(e.authority);
-  enc.text(e.reference);
-  enc.text(e.legal_basis);
-  enc.text(e.requested_by);
-  enc.raw(e.index.value);
-  enc.u32(e.index.key_version);
-  enc.u8(static_cast<std::uint8_t>(e.channel));
-  enc.u32(e.accounts_returned);
-  enc.u32(e.mac_key_version);
-  enc.raw(e.prev_mac);
+  encode_entry_fields(enc, e);
   return enc.finish();
 }
 

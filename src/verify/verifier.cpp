@@ -242,20 +242,19 @@ Result<Challenge> Verifier::send_new_code(const Identifier& identifier, const Ch
 
   // What the sender gets, sent or not: a refused request hands it to send_decoy(), which does
   // the work send() does on this thread and delivers nothing.
-  const Challenge answer{(reissue && refusal) ? base.id.to_string() : record.id.to_string(),
-                         (reissue && refusal) ? base.expires_at : record.expires_at,
-                         record.channel,
-                         record.purpose,
-                         identifier.masked(),
-                         refusal};
+  // A refused resend leaves the challenge as it was, expiry included.
+  Challenge answer{
+      record.id.to_string(), (reissue && refusal) ? base.expires_at : record.expires_at,
+      record.channel,        record.purpose,
+      identifier.masked(),   refusal};
   const Delivery delivery{record.channel, identifier.canonical(), answer.masked_destination,
                           code_text,      record.purpose,         answer.expires_at,
                           answer.id,      context.locale};
+  // `delivery` views `answer`'s strings: it is moved out only once the sender is done.
   const auto refused = [&](const Refusal& why) {
     sender_->send_decoy(delivery);
-    Challenge c = answer;
-    c.refusal = why;
-    return c;
+    answer.refusal = why;
+    return std::move(answer);
   };
 
   if (reissue) {
