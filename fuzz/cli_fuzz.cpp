@@ -140,13 +140,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     FUZZ_CHECK(help_out.str().empty(), "a command to run prints no help");
   }
-  // demo makes a temporary directory, and compare measures for seconds on scratch stores, both by
-  // design: parsed, not run.
-  if (line.command == Command::kDemo || line.command == Command::kCompare) return 0;
+  // demo makes a temporary directory, compare measures for seconds on scratch stores, and serve
+  // listens until it is stopped, all by design: parsed, not run.
+  if (line.command == Command::kDemo || line.command == Command::kCompare ||
+      line.command == Command::kServe) {
+    return 0;
+  }
 
   line.common.db = std::string(kJail) + "/" + line.common.db;
   line.common.key_file = std::string(kJail) + "/" + line.common.key_file;
   if (line.config_path) *line.config_path = std::string(kJail) + "/" + *line.config_path;
+  line.apikey.api_keys = std::string(kJail) + "/" + line.apikey.api_keys;
   for (std::string* keys :
        {&line.link.contact_keys, &line.unlink.contact_keys, &line.rotate.contact_keys,
         &line.erase.contact_keys, &line.contact.contact_keys}) {

@@ -10,6 +10,8 @@ packages=(
   catch2 libbenchmark-dev libcli11-dev nlohmann-json3-dev
   liboath-dev  # the benchmarks' peer baseline (a TOTP check); optional for CMake
   libcurl4-openssl-dev libtomlplusplus-dev  # delivery (SMTP, HTTP SMS gateways), veribind.toml
+  libboost-dev libboost-system-dev  # veribind serve: Boost.Beast (1.74; 1.81 conflicts with libphonenumber-dev)
+  chromium chromium-driver python3-selenium wrk  # the signup page's browser test, the HTTP benchmark
   python3-aiosmtpd openssl  # the delivery tests' SMTP server and its throwaway CA
   clang-format
   clang libclang-rt-14-dev

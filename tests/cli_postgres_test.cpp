@@ -74,38 +74,10 @@ json json_of(const Run& run) {
   return json::parse(run.out);
 }
 
-// A database of this test's own on the test server, dropped at the end.
-class TestDatabase {
- public:
-  TestDatabase() : base_(pg_conninfo()), name_("vbcli_" + std::to_string(::getpid())) {
-    RawPg admin(base_);
-    admin.exec("DROP DATABASE IF EXISTS " + name_);
-    admin.exec("CREATE DATABASE " + name_);
-    const std::size_t slash = base_.rfind('/');
-    REQUIRE(slash != std::string::npos);
-    url_ = base_.substr(0, slash + 1) + name_;
-  }
-  TestDatabase(const TestDatabase&) = delete;
-  TestDatabase& operator=(const TestDatabase&) = delete;
-  ~TestDatabase() {
-    PGconn* conn = PQconnectdb(base_.c_str());
-    if (PQstatus(conn) == CONNECTION_OK) {
-      PQclear(PQexec(conn, ("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)").c_str()));
-    }
-    PQfinish(conn);
-  }
-  [[nodiscard]] const std::string& url() const { return url_; }
-
- private:
-  std::string base_;
-  std::string name_;
-  std::string url_;
-};
-
 TEST_CASE("cli: --db postgresql:// runs start, link, find and check on PostgreSQL",
           "[cli][postgres]") {
   TempDir dir;
-  TestDatabase db;
+  TestDatabase db("vbcli");
   REQUIRE(run_cli(dir, {"keygen", "--json"}).exit_code == 0);
 
   const Run started =
@@ -245,7 +217,7 @@ const json& kind_entry(const json& retention, const std::string& kind) {
 TEST_CASE("cli: purge on PostgreSQL removes the expired rows in batches and keeps the live ones",
           "[cli][postgres]") {
   TempDir dir;
-  TestDatabase db;
+  TestDatabase db("vbcli");
   {
     // A store that has been running for a while: 5 expired challenges and counters, 2 live.
     auto store = open_pg(db.url(), {});
@@ -278,7 +250,7 @@ TEST_CASE("cli: purge on PostgreSQL removes the expired rows in batches and keep
 TEST_CASE("cli: retention on PostgreSQL lists every kind with its rows and measured bytes",
           "[cli][postgres]") {
   TempDir dir;
-  TestDatabase db;
+  TestDatabase db("vbcli");
   REQUIRE(run_cli(dir, {"keygen", "--json"}).exit_code == 0);
   signup(dir, db.url(), "acct-1", kPhone);
   const Run run = run_cli(dir, {"retention", "--json", "--db", db.url()});
@@ -300,7 +272,7 @@ TEST_CASE("cli: retention on PostgreSQL lists every kind with its rows and measu
 TEST_CASE("cli: disclose on PostgreSQL returns the bound account and writes one audit entry",
           "[cli][postgres]") {
   TempDir dir;
-  TestDatabase db;
+  TestDatabase db("vbcli");
   REQUIRE(run_cli(dir, {"keygen", "--json"}).exit_code == 0);
   signup(dir, db.url(), "acct-1", kPhone);
   const Run answered =
@@ -320,7 +292,7 @@ TEST_CASE("cli: disclose on PostgreSQL returns the bound account and writes one 
 
 TEST_CASE("cli: audit verify on PostgreSQL verifies every entry and the head", "[cli][postgres]") {
   TempDir dir;
-  TestDatabase db;
+  TestDatabase db("vbcli");
   REQUIRE(run_cli(dir, {"keygen", "--json"}).exit_code == 0);
   const Run empty = run_cli(dir, {"audit", "verify", "--json", "--db", db.url()});
   INFO(empty.out << empty.err);
@@ -344,7 +316,7 @@ TEST_CASE("cli: audit verify on PostgreSQL verifies every entry and the head", "
 TEST_CASE("cli: transparency on PostgreSQL counts each request by authority and outcome",
           "[cli][postgres]") {
   TempDir dir;
-  TestDatabase db;
+  TestDatabase db("vbcli");
   REQUIRE(run_cli(dir, {"keygen", "--json"}).exit_code == 0);
   signup(dir, db.url(), "acct-1", kPhone);
   REQUIRE(run_cli(dir, disclose_args(db.url(), kPhone, "FIA")).exit_code == 0);
@@ -364,7 +336,7 @@ TEST_CASE("cli: transparency on PostgreSQL counts each request by authority and 
 TEST_CASE("cli: contact on PostgreSQL opens the sealed contact, masked, with its key in a file",
           "[cli][postgres]") {
   TempDir dir;
-  TestDatabase db;
+  TestDatabase db("vbcli");
   REQUIRE(run_cli(dir, {"keygen", "--json"}).exit_code == 0);
   CHECK(signup(dir, db.url(), "acct-1", kPhone, sealed(kPhone))["contact"] == "sealed");
   // The contact is sealed in PostgreSQL, its data key in the SQLite file of --contact-keys.
@@ -392,7 +364,7 @@ TEST_CASE(
     "returns nothing",
     "[cli][postgres]") {
   TempDir dir;
-  TestDatabase db;
+  TestDatabase db("vbcli");
   REQUIRE(run_cli(dir, {"keygen", "--json"}).exit_code == 0);
   signup(dir, db.url(), "acct-1", kPhone, sealed(kPhone));
   REQUIRE(find_accounts(dir, db.url(), kPhone) == json::array({"acct-1"}));
@@ -416,7 +388,7 @@ TEST_CASE(
     "the old one",
     "[cli][postgres]") {
   TempDir dir;
-  TestDatabase db;
+  TestDatabase db("vbcli");
   REQUIRE(run_cli(dir, {"keygen", "--json"}).exit_code == 0);
   signup(dir, db.url(), "acct-1", kPhone, sealed(kPhone));
   REQUIRE(run_cli(dir, {"keygen", "--json", "--version", "2"}).exit_code == 0);
@@ -451,7 +423,7 @@ TEST_CASE(
 TEST_CASE("cli: bad input on PostgreSQL gives its stable code and never echoes the URL",
           "[cli][postgres]") {
   TempDir dir;
-  TestDatabase db;
+  TestDatabase db("vbcli");
   REQUIRE(run_cli(dir, {"keygen", "--json"}).exit_code == 0);
   // The same database with a password in the URL (the test server trusts loopback, so it works).
   const std::string url = db.url();

@@ -5,28 +5,13 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
-#include <span>
 #include <utility>
+
+#include "reports.hpp"
 
 namespace veribind::cli {
 
 namespace {
-
-std::string hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (std::uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0x0f]);
-  }
-  return out;
-}
-
-nlohmann::json head_json(const AuditHead& head) {
-  return {{"count", head.count},
-          {"last_mac", hex(head.last_mac)},
-          {"key_version", head.mac_key_version}};
-}
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -111,11 +96,7 @@ int run_disclose(const CommonOptions& common, const DiscloseOptions& options) {
 
   const std::string& policy_name = registry->policy().name;
   if (out.json()) {
-    out.emit({{"accounts", answer->accounts},
-              {"policy", policy_name},
-              {"audit_sequence", answer->audit_sequence},
-              {"blind_index", answer->index.hex()},
-              {"key_version", answer->index.key_version}});
+    out.emit(disclosure_json(*answer, policy_name));
     return kExitOk;
   }
   if (answer->accounts.empty()) {
@@ -151,17 +132,7 @@ int run_audit_verify(const CommonOptions& common, const AuditVerifyOptions& opti
   // what and where.
   constexpr ErrorCode kCorrupt = ErrorCode::kAuditLogCorrupt;
   if (out.json()) {
-    nlohmann::json object = {{"ok", report->ok()},
-                             {"problem", audit_problem_name(report->problem)},
-                             {"entries_verified", report->entries_verified}};
-    if (!report->ok()) {
-      object["sequence"] = report->sequence;
-      object["detail"] = report->detail;
-      object["error"] = {{"code", std::string(error_code_name(kCorrupt))},
-                         {"message", "the audit log does not verify"}};
-    }
-    object["head"] = report->head ? head_json(*report->head) : nlohmann::json(nullptr);
-    out.emit(object);
+    out.emit(audit_verification_json(*report));
     return report->ok() ? kExitOk : kExitRefused;
   }
   if (!report->ok()) {
@@ -210,16 +181,7 @@ int run_transparency(const CommonOptions& common, const TransparencyOptions& opt
   if (!report) return out.error(report.status());
 
   if (out.json()) {
-    out.emit(
-        {{"since", since ? nlohmann::json(iso8601_utc(*since)) : nlohmann::json(nullptr)},
-         {"requests", report->requests},
-         {"accounts_returned", report->accounts_returned},
-         {"by_outcome", report->by_outcome},
-         {"by_authority", report->by_authority},
-         {"by_legal_basis", report->by_legal_basis},
-         {"by_channel", report->by_channel},
-         {"audit_log",
-          {{"verified", true}, {"entries", report->log_entries}, {"head", report->head.text()}}}});
+    out.emit(transparency_json(*report, since));
     return kExitOk;
   }
   std::cout << "lawful requests, "

@@ -213,9 +213,11 @@ struct CliDelivery {
 
 // Builds the providers (reading their secret files), checks the templates (an SMS needing more
 // than [templates] max_sms_segments is refused) and starts the outbox. `file.delivery` must be
-// set. Errors carry the file's name and, for a provider, its table's line.
-[[nodiscard]] Result<std::unique_ptr<CliDelivery>> open_delivery(const FileConfig& file,
-                                                                 const Clock& clock);
+// set. Errors carry the file's name and, for a provider, its table's line. With `observer` (not
+// owned; it must outlive the outbox) the events go there instead of to `log`: a server waits for
+// no message and must not keep every event.
+[[nodiscard]] Result<std::unique_ptr<CliDelivery>> open_delivery(
+    const FileConfig& file, const Clock& clock, DeliveryObserver* observer = nullptr);
 
 // The commands. Each returns the process exit status.
 struct StartOptions {
@@ -327,6 +329,25 @@ int run_disclose(const CommonOptions& common, const DiscloseOptions& options);
 int run_audit_verify(const CommonOptions& common, const AuditVerifyOptions& options);
 int run_transparency(const CommonOptions& common, const TransparencyOptions& options);
 
+// serve (serve/serve.cpp): the HTTP JSON API for backends, and with --demo the signup page.
+struct ServeOptions {
+  std::optional<std::string> listen;    // --listen, else [server] listen, else 127.0.0.1:8080
+  bool demo = false;                    // --demo: GET / serves the signup page
+  std::optional<std::string> api_keys;  // --api-keys, else [server] api_keys, else the default
+};
+int run_serve(const CommonOptions& common, const ServeOptions& options);
+
+// apikey create / revoke / list (serve/apikey_commands.cpp): the server's API keys file
+// ([server] api_keys, or --api-keys).
+struct ApiKeyOptions {
+  std::string api_keys = "./veribind-api-keys";
+  std::string scope;  // create: verify or operator
+  std::string id;     // revoke
+};
+int run_apikey_create(const CommonOptions& common, const ApiKeyOptions& options);
+int run_apikey_revoke(const CommonOptions& common, const ApiKeyOptions& options);
+int run_apikey_list(const CommonOptions& common, const ApiKeyOptions& options);
+
 // The command line, parsed: the one command to run and its options, or (kNone) nothing to run
 // because help was printed or the command line was refused.
 enum class Command {
@@ -349,6 +370,10 @@ enum class Command {
   kErase,
   kContact,
   kSendTest,
+  kServe,
+  kApiKeyCreate,
+  kApiKeyRevoke,
+  kApiKeyList,
 };
 struct CommandLine {
   Command command = Command::kNone;
@@ -370,6 +395,8 @@ struct CommandLine {
   EraseOptions erase;
   ContactOptions contact;
   SendTestOptions send_test;
+  ServeOptions serve;
+  ApiKeyOptions apikey;
   std::optional<std::string> config_path;  // --config
   // The options given on the command line (by their long name, "--db"): they win over the file.
   std::set<std::string, std::less<>> given;

@@ -284,6 +284,42 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
   send_test_cmd->add_option("--locale", send_test.locale, "the message's language (en, ur, ...)");
   add_common_options(*send_test_cmd, common);
 
+  ServeOptions& serve = line.serve;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "the HTTP JSON API for backends in any language ([server] in the configuration)");
+  serve_cmd->add_option_function<std::string>(
+      "--listen", [&serve](const std::string& text) { serve.listen = text; },
+      "127.0.0.1:8080 (the default), [::1]:8080, 0.0.0.0:8080 or unix:/path/to.sock");
+  serve_cmd->add_flag("--demo", serve.demo,
+                      "also serve the signup page at / (development: codes shown on the page "
+                      "unless a provider is configured)");
+  serve_cmd->add_option_function<std::string>(
+      "--api-keys", [&serve](const std::string& path) { serve.api_keys = path; },
+      "API keys file (default: [server] api_keys, else ./veribind-api-keys)");
+  add_common_options(*serve_cmd, common);
+
+  ApiKeyOptions& apikey = line.apikey;
+  CLI::App* apikey_cmd = app.add_subcommand("apikey", "the server's API keys");
+  apikey_cmd->require_subcommand(1);
+  const auto add_api_keys_option = [&apikey](CLI::App& command) {
+    command.add_option("--api-keys", apikey.api_keys, "API keys file (mode 0600)")
+        ->capture_default_str();
+  };
+  CLI::App* apikey_create_cmd =
+      apikey_cmd->add_subcommand("create", "make a key and print it (shown only this once)");
+  apikey_create_cmd->add_option("--scope", apikey.scope, "verify or operator")->required();
+  add_api_keys_option(*apikey_create_cmd);
+  add_common_options(*apikey_create_cmd, common);
+  CLI::App* apikey_revoke_cmd =
+      apikey_cmd->add_subcommand("revoke", "revoke a key (a running server stops taking it)");
+  apikey_revoke_cmd->add_option("id", apikey.id, "the key's id (16 hex digits)")->required();
+  add_api_keys_option(*apikey_revoke_cmd);
+  add_common_options(*apikey_revoke_cmd, common);
+  CLI::App* apikey_list_cmd =
+      apikey_cmd->add_subcommand("list", "every key's id, scope and dates (never the key)");
+  add_api_keys_option(*apikey_list_cmd);
+  add_common_options(*apikey_list_cmd, common);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -345,6 +381,14 @@ CommandLine parse_command_line(int argc, const char* const* argv, std::ostream& 
     line.command = Command::kContact;
   } else if (send_test_cmd->parsed()) {
     line.command = Command::kSendTest;
+  } else if (serve_cmd->parsed()) {
+    line.command = Command::kServe;
+  } else if (apikey_create_cmd->parsed()) {
+    line.command = Command::kApiKeyCreate;
+  } else if (apikey_revoke_cmd->parsed()) {
+    line.command = Command::kApiKeyRevoke;
+  } else if (apikey_list_cmd->parsed()) {
+    line.command = Command::kApiKeyList;
   } else {
     line.command = Command::kDemo;
     demo.db_given = demo_cmd->get_option("--db")->count() > 0;
@@ -366,6 +410,9 @@ void apply_config(const FileConfig& config, CommandLine& line) {
   if (config.policy && absent("--policy")) {
     line.link.policy = *config.policy;
     line.contact.policy = *config.policy;
+  }
+  if (config.server && !config.server->api_keys.empty() && absent("--api-keys")) {
+    line.apikey.api_keys = config.server->api_keys;
   }
   if (absent("--resend-cooldown")) {
     line.start.resend_cooldown_seconds = static_cast<int>(config.verifier.resend_cooldown.count());
@@ -409,6 +456,10 @@ int run_command(const CommandLine& parsed) {
     case Command::kErase: return run_erase(line.common, line.erase);
     case Command::kContact: return run_contact(line.common, line.contact);
     case Command::kSendTest: return run_send_test(line.common, line.send_test);
+    case Command::kServe: return run_serve(line.common, line.serve);
+    case Command::kApiKeyCreate: return run_apikey_create(line.common, line.apikey);
+    case Command::kApiKeyRevoke: return run_apikey_revoke(line.common, line.apikey);
+    case Command::kApiKeyList: return run_apikey_list(line.common, line.apikey);
   }
   return kExitSystem;
 }

@@ -13,6 +13,8 @@
 #include <utility>
 
 #include "cli.hpp"  // is_postgres_url
+#include "serve/client_address.hpp"
+#include "serve/http_server.hpp"
 
 namespace veribind::cli {
 namespace {
@@ -181,6 +183,8 @@ void read_store(Section& s, FileConfig& config, const fs::path& base) {
                          "URL, or PGPASSFILE)");
       }
       config.db = db;
+    } else if (db == "memory:") {  // serve's MemoryStore: a name, not a path
+      config.db = db;
     } else {
       config.db = Section::resolve(db, base);
     }
@@ -341,6 +345,47 @@ void read_templates(Section& s, TemplateFileSettings& t, const fs::path& base) {
   s.finish();
 }
 
+void read_server(Section& s, ServerFileSettings& server, const fs::path& base) {
+  server.line = s.line();
+  s.string("listen", server.listen);
+  // The server's own parser, so that the file is refused for exactly what serve would refuse.
+  if (s.has("listen") && !serve::ListenAddress::parse(server.listen)) {
+    s.fail_at(s.take("listen"),
+              "listen must be IPv4:port, [IPv6]:port or unix:/path (e.g. 127.0.0.1:8080)");
+  }
+  serve::ServerLimits& limits = server.limits;
+  s.integer("threads", limits.threads, 1, 256);
+  s.integer("max_connections", limits.max_connections, 1, 100000);
+  s.integer("max_header_bytes", limits.header_bytes, 1024, 65536);
+  s.integer("max_body_bytes", limits.body_bytes, 1024, 1048576);
+  s.duration("header_timeout_ms", limits.header_timeout, 100, 600000);
+  s.duration("body_timeout_ms", limits.body_timeout, 100, 600000);
+  s.duration("write_timeout_ms", limits.write_timeout, 100, 600000);
+  s.duration("idle_timeout_ms", limits.idle_timeout, 100, 600000);
+  s.duration("drain_seconds", server.drain, 0, 600);
+  s.path("api_keys", server.api_keys, base);
+  if (s.has("trusted_proxies")) {
+    s.strings("trusted_proxies", server.trusted_proxies);
+    const toml::array* array = s.take("trusted_proxies")->as_array();
+    for (std::size_t i = 0; i < server.trusted_proxies.size(); ++i) {
+      // One entry at a time, so that the error names the element's own line: a long list is
+      // usually one address a line.
+      if (!serve::TrustedProxies::parse({server.trusted_proxies[i]})) {
+        s.fail_at(array != nullptr ? array->get(i) : nullptr,
+                  "trusted_proxies must hold IP addresses, CIDR blocks or \"unix\" (e.g. "
+                  "\"10.0.0.0/8\")");
+        break;
+      }
+    }
+  }
+  s.path("tls_cert_file", server.tls_cert_file, base);
+  s.path("tls_key_file", server.tls_key_file, base);
+  s.finish();
+  if (server.tls_cert_file.empty() != server.tls_key_file.empty()) {
+    s.fail_at(nullptr, "tls_cert_file and tls_key_file go together");
+  }
+}
+
 }  // namespace
 
 Result<FileConfig> load_config_file(const std::string& path) {
@@ -394,6 +439,11 @@ Result<FileConfig> load_config_file(const std::string& path) {
   if (const toml::table* t = top.table("templates")) {
     Section s(*t, "templates", path, error);
     read_templates(s, config.templates, base);
+  }
+  if (const toml::table* t = top.table("server")) {
+    Section s(*t, "server", path, error);
+    config.server.emplace();
+    read_server(s, *config.server, base);
   }
   top.finish();
   if (!error) return error;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "serve/http_server.hpp"
 #include "veribind/policy.hpp"
 #include "veribind/result.hpp"
 #include "veribind/verifier.hpp"
@@ -62,6 +63,19 @@ struct TemplateFileSettings {
   int max_sms_segments = 1;  // a template needing more is refused: every segment is paid for
 };
 
+// [server]: `veribind serve`.
+struct ServerFileSettings {
+  std::string listen = "127.0.0.1:8080";  // see serve::ListenAddress
+  serve::ServerLimits limits;  // threads, max_connections, max_header_bytes, max_body_bytes, *_ms
+  std::chrono::seconds drain{10};  // SIGTERM: requests in flight, then the outbox
+  std::string api_keys;            // the API keys file; default ./veribind-api-keys
+  // Proxies whose X-Forwarded-For is believed: IP addresses or CIDR blocks ("10.0.0.0/8").
+  std::vector<std::string> trusted_proxies;
+  std::string tls_cert_file;  // both or neither
+  std::string tls_key_file;
+  int line = 0;
+};
+
 struct FileConfig {
   std::string path;  // the file read
   // [store]
@@ -76,6 +90,8 @@ struct FileConfig {
   std::optional<DeliverySettings> delivery;
   // [templates]
   TemplateFileSettings templates;
+  // [server]; absent: every default.
+  std::optional<ServerFileSettings> server;
 };
 
 // Reads and validates the file. kConfigFileInvalid with "FILE:LINE: what is wrong" (a value is

@@ -147,7 +147,8 @@ std::vector<DeliveryLog::Entry> DeliveryLog::entries_for(std::string_view challe
   return out;
 }
 
-Result<std::unique_ptr<CliDelivery>> open_delivery(const FileConfig& file, const Clock& clock) {
+Result<std::unique_ptr<CliDelivery>> open_delivery(const FileConfig& file, const Clock& clock,
+                                                   DeliveryObserver* observer) {
   const DeliverySettings& d = *file.delivery;
   auto templates = make_templates(file, file.verifier.code_length);
   if (!templates) return templates.status();
@@ -174,7 +175,7 @@ Result<std::unique_ptr<CliDelivery>> open_delivery(const FileConfig& file, const
   delivery->has_email = !d.email.empty();
   delivery->has_sms = !d.sms.empty();
   auto outbox = Outbox::create(config, std::move(templates).value(), std::move(providers), clock,
-                               &delivery->log);
+                               observer != nullptr ? observer : &delivery->log);
   if (!outbox)
     return Status(outbox.code(), file.path + ": [delivery] " + outbox.status().message());
   delivery->outbox = std::move(outbox).value();

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cli.hpp"
+#include "reports.hpp"
 
 namespace veribind::cli {
 
@@ -48,14 +49,6 @@ Result<std::unique_ptr<Session>> open_session(const CommonOptions& common,
   if (!verifier) return verifier.status();
   session->verifier.emplace(std::move(verifier).value());
   return session;
-}
-
-nlohmann::json usage_json(std::uint32_t version, const KeyUsage& usage) {
-  return {{"version", version},
-          {"bindings", usage.bindings},
-          {"challenges", usage.challenges},
-          {"data_keys", usage.data_keys},
-          {"audit_entries", usage.audit_entries}};
 }
 
 }  // namespace
@@ -135,7 +128,7 @@ int run_rotate(const CommonOptions& common, const RotateOptions& options) {
     if (version == current) continue;
     auto usage = s.registry->key_version_usage(version, *s.verifier);
     if (!usage) return out.error(usage.status());
-    remaining.push_back(usage_json(version, *usage));
+    remaining.push_back(key_usage_json(version, *usage));
   }
   if (out.json()) {
     out.emit({{"current", current},

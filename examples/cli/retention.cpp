@@ -5,16 +5,9 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "reports.hpp"
 
 namespace veribind::cli {
-
-namespace {
-
-nlohmann::json optional_time(const std::optional<Timestamp>& t) {
-  return t ? nlohmann::json(iso8601_utc(*t)) : nlohmann::json(nullptr);
-}
-
-}  // namespace
 
 int run_purge(const CommonOptions& common, const PurgeOptions& options) {
   const Output out(common.json);
@@ -24,23 +17,12 @@ int run_purge(const CommonOptions& common, const PurgeOptions& options) {
   auto stores = open_stores(common, OpenMode::kExisting);
   if (!stores) return out.error(stores.status());
   const Timestamp now = SystemClock().now();
-  // Batches keep each write transaction short, so verifications are not held up behind a purge.
-  // A batch that comes back short of the limit for every kind means nothing expired is left.
-  PurgeCounts total;
-  std::size_t batches = 0;
-  while (true) {
-    auto purged = stores->verification().purge_expired(now, options.batch);
-    if (!purged) return out.error(purged.status());
-    ++batches;
-    total.challenges += purged->challenges;
-    total.counters += purged->counters;
-    if (purged->challenges < options.batch && purged->counters < options.batch) break;
-  }
+  auto summary = purge_all(stores->verification(), now, options.batch);
+  if (!summary) return out.error(summary.status());
+  const PurgeCounts& total = summary->total;
+  const std::size_t batches = summary->batches;
   if (out.json()) {
-    out.emit({{"purged", {{"challenges", total.challenges}, {"counters", total.counters}}},
-              {"batches", batches},
-              {"batch_size", options.batch},
-              {"as_of", iso8601_utc(now)}});
+    out.emit(purge_json(*summary));
   } else {
     std::cout << "purged " << total.challenges << " expired challenge"
               << (total.challenges == 1 ? "" : "s") << " and " << total.counters
@@ -60,20 +42,7 @@ int run_retention(const CommonOptions& common) {
   if (!stats) return out.error(stats.status());
 
   if (out.json()) {
-    nlohmann::json kinds = nlohmann::json::array();
-    for (const RowKindStats& s : *stats) {
-      const RowKindDescription* d = describe_row_kind(s.kind);
-      kinds.push_back({{"kind", s.kind},
-                       {"rows", s.rows},
-                       {"expired", s.expired},
-                       {"bytes", s.bytes},
-                       {"bytes_method", bytes_method_name(s.bytes_method)},
-                       {"oldest_created", optional_time(s.oldest_created)},
-                       {"earliest_expiry", optional_time(s.earliest_expiry)},
-                       {"retention", d != nullptr ? d->retention : ""},
-                       {"reveals", d != nullptr ? d->reveals : ""}});
-    }
-    out.emit({{"as_of", iso8601_utc(now)}, {"kinds", kinds}});
+    out.emit(retention_json(*stats, now));
     return kExitOk;
   }
   const auto time_or_dash = [](const std::optional<Timestamp>& t) {

@@ -40,6 +40,7 @@ enum class KeyPurpose : std::uint8_t {
   kContactSeal = 3,
   kAuditChain = 4,
   kCounter = 5,  // keys of rate-limit counters
+  kApiKey = 6,   // keys of API-key hashes (CredentialTagger)
 };
 
 class KeyRing {

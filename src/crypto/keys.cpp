@@ -33,6 +33,7 @@ const char* kdf_context(KeyPurpose purpose) {
     case KeyPurpose::kContactSeal: return "vbsealkk";
     case KeyPurpose::kAuditChain: return "vbauditc";
     case KeyPurpose::kCounter: return "vbcountr";
+    case KeyPurpose::kApiKey: return "vbapikey";
   }
   return nullptr;
 }

@@ -89,6 +89,36 @@ class RawPg {
   PGconn* conn_;
 };
 
+// A database of a test's own on the test server (`prefix` and the process id), made fresh and
+// dropped at the end; url() is its connection string.
+class TestDatabase {
+ public:
+  explicit TestDatabase(const std::string& prefix)
+      : base_(pg_conninfo()), name_(prefix + "_" + std::to_string(::getpid())) {
+    RawPg admin(base_);
+    admin.exec("DROP DATABASE IF EXISTS " + name_);
+    admin.exec("CREATE DATABASE " + name_);
+    const std::size_t slash = base_.rfind('/');
+    REQUIRE(slash != std::string::npos);
+    url_ = base_.substr(0, slash + 1) + name_;
+  }
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+  ~TestDatabase() {
+    PGconn* conn = PQconnectdb(base_.c_str());
+    if (PQstatus(conn) == CONNECTION_OK) {
+      PQclear(PQexec(conn, ("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)").c_str()));
+    }
+    PQfinish(conn);
+  }
+  [[nodiscard]] const std::string& url() const { return url_; }
+
+ private:
+  std::string base_;
+  std::string name_;
+  std::string url_;
+};
+
 inline void drop_schema(const std::string& conninfo, const std::string& schema) {
   PGconn* conn = PQconnectdb(conninfo.c_str());
   if (PQstatus(conn) == CONNECTION_OK) {
