@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 namespace veribind::testing::cli {
 
 namespace fs = std::filesystem;
@@ -29,26 +31,7 @@ struct Run {
   std::string err;
 };
 
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/veribind-cli-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
+using veribind::testing::TempDir;
 
 // Runs the CLI with `args` in `cwd`, capturing stdout and stderr separately and the exit status.
 inline Run run_cli(const fs::path& cwd, const std::vector<std::string>& args) {

@@ -170,19 +170,14 @@ int run_erase(const CommonOptions& common, const EraseOptions& options) {
                                                                   : EraseMode::kKeysPresent);
   if (!removed) return out.error(removed.status());
   const std::size_t count = removed->bindings_removed;
-  constexpr std::string_view kCopiesRemain =
-      "the data keys are deleted, but copies remain in the contact key store's live files until "
-      "the processes reading it close; run erase again after that to remove them";
   if (out.json()) {
-    nlohmann::json object = {{"account", options.account},
-                             {"bindings_removed", count},
-                             {"key_copies_remain", removed->key_copies_remain}};
-    if (removed->key_copies_remain) object["warning"] = kCopiesRemain;
+    nlohmann::json object = erasure_json(*removed);
+    object["account"] = options.account;
     out.emit(object);
   } else if (removed->key_copies_remain) {
     std::cout << "erased        account " << options.account << ": " << count << " binding"
               << (count == 1 ? "" : "s") << " removed\n"
-              << "warning       " << kCopiesRemain << " (copies remain)\n";
+              << "warning       " << kErasureCopiesRemain << " (copies remain)\n";
   } else {
     std::cout << "erased        account " << options.account << ": " << count << " binding"
               << (count == 1 ? "" : "s")

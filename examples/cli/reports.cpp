@@ -113,6 +113,13 @@ Result<PurgeSummary> purge_all(VerificationStore& store, Timestamp now, std::siz
   return summary;
 }
 
+nlohmann::json erasure_json(const Erasure& erasure) {
+  nlohmann::json object = {{"bindings_removed", erasure.bindings_removed},
+                           {"key_copies_remain", erasure.key_copies_remain}};
+  if (erasure.key_copies_remain) object["warning"] = kErasureCopiesRemain;
+  return object;
+}
+
 nlohmann::json purge_json(const PurgeSummary& summary) {
   return {
       {"purged", {{"challenges", summary.total.challenges}, {"counters", summary.total.counters}}},

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "veribind/veribind.hpp"
@@ -35,6 +36,13 @@ struct PurgeSummary {
 };
 [[nodiscard]] Result<PurgeSummary> purge_all(VerificationStore& store, Timestamp now,
                                              std::size_t batch);
+// What an erasure did: bindings_removed, key_copies_remain, and while copies remain the warning
+// that says when erasing again removes them. `veribind erase --json` adds "account", the
+// server's operator route "account_id".
+[[nodiscard]] nlohmann::json erasure_json(const Erasure& erasure);
+inline constexpr std::string_view kErasureCopiesRemain =
+    "the data keys are deleted, but copies remain in the contact key store's live files until the "
+    "processes reading it close; run erase again after that to remove them";
 // `veribind purge --json`.
 [[nodiscard]] nlohmann::json purge_json(const PurgeSummary& summary);
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fakes/fake_clock.hpp"
+#include "temp_dir.hpp"
 
 using namespace veribind;
 using namespace veribind::serve;
@@ -28,24 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/veribind-api-keys-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using veribind::testing::TempDir;
 
 KeyRing random_ring() { return KeyRing::from_master_key(SecretBytes::random(32)).value(); }
 

@@ -84,14 +84,8 @@ HttpReply operator_erase(const RequestScope& scope) {
   if (Status s = Registry::validate_account_id_form(account); !s) return status_reply(s);
   auto erased = scope.services.phone_registry.erase(account);
   if (!erased) return status_reply(erased.status());
-  nlohmann::json object = {{"account_id", account},
-                           {"bindings_removed", erased->bindings_removed},
-                           {"key_copies_remain", erased->key_copies_remain}};
-  if (erased->key_copies_remain) {
-    object["warning"] =
-        "the data keys are deleted, but copies remain in the contact key store's live files "
-        "until the processes reading it close; erase again after that to remove them";
-  }
+  nlohmann::json object = cli::erasure_json(*erased);
+  object["account_id"] = account;
   return json_reply(200, object);
 }
 

@@ -169,15 +169,14 @@ HttpReply check_verification(const RequestScope& scope) {
   }};
   JsonBody body;
   if (auto bad = read_json_body(scope.request, kFields, body)) return api_error_reply(*bad);
-  // Format checks only: they tell nothing about any challenge.
-  if (auto id = ChallengeId::parse(scope.path_id); !id) return status_reply(id.status());
   const std::string_view code = body.string_or("code", "");
-  if (Status s = scope.services.verifier.config().validate_code(code); !s) return status_reply(s);
   auto purpose = parse_purpose(body.string_or("purpose", "signup"));
   if (!purpose) return status_reply(purpose.status());
 
   RequestContext context;
   context.client_key = scope.client_key;
+  // A malformed id or code is check()'s own kInvalidChallengeId / kInvalidCode (400), refused
+  // before anything is charged: the request's shape, nothing about any challenge.
   auto result = scope.services.verifier.check(scope.path_id, code, *purpose, context);
   if (!result) return status_reply(result.status());
   scope.services.metrics.count_check(result->outcome);
